@@ -1,0 +1,53 @@
+"""Workloads as layer graphs: NAS-Bench-201, FBNet, classic CNNs and ONNX import."""
+
+from __future__ import annotations
+
+import os
+
+from .graph import OPS, Layer, LayerGraph, conv2d, elementwise, global_avgpool, linear, pool
+from .nasbench201 import nasbench201, nasbench201_arch_strings, read_index_file
+
+
+def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
+    """A network by name.
+
+    - a classic CNN: see `accelmodel.workloads.classic.NETWORKS` (alexnet, vgg16, resnet18, ...)
+    - ``nb201:<arch_str>``: a NAS-Bench-201 network (`dataset` default cifar10)
+    - ``fbnet:<22 comma-separated block indices or names>``: an FBNet network (`dataset` default cifar100)
+    - a path ending in ``.onnx``: imported with `from_onnx`
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"network name must be a non-empty string, got {name!r}")
+    if name.startswith("nb201:"):
+        return nasbench201(name[len("nb201:"):], dataset=dataset or "cifar10", batch=batch)
+    if name.startswith("fbnet:"):
+        from .fbnet import fbnet, parse_ops
+
+        return fbnet(parse_ops(name[len("fbnet:"):]), dataset=dataset or "cifar100", batch=batch)
+    if name.endswith(".onnx") or os.path.exists(name):
+        from .onnx import from_onnx
+
+        return from_onnx(name, batch=batch)
+    from .classic import classic
+
+    return classic(name, batch=batch)
+
+
+__all__ = [
+    "OPS", "Layer", "LayerGraph", "conv2d", "elementwise", "global_avgpool", "linear", "pool",
+    "nasbench201", "nasbench201_arch_strings", "read_index_file", "get", "fbnet", "classic", "from_onnx",
+]
+
+
+def __getattr__(attr):
+    # Lazy so that importing accelmodel does not import onnx; fbnet/classic are cheap but kept alike.
+    if attr == "fbnet":
+        from .fbnet import fbnet
+        return fbnet
+    if attr == "classic":
+        from .classic import classic
+        return classic
+    if attr == "from_onnx":
+        from .onnx import from_onnx
+        return from_onnx
+    raise AttributeError(f"module 'accelmodel.workloads' has no attribute {attr!r}")

@@ -1,0 +1,403 @@
+"""Layers and layer graphs: the workload side of the one-way flow.
+
+A `Layer` is one operator with exact shapes; a `LayerGraph` is a DAG of layers (networkx) whose edges
+are tensors. Shapes are always (N, C, H, W); a fully connected layer sees (N, C, 1, 1).
+
+Dimension names follow Timeloop: N batch, C input channels, K output channels, H/W input height/width,
+P/Q output height/width, R/S kernel height/width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import networkx as nx
+
+#: Operators a layer may have, with what each means for costing.
+OPS = {
+    "conv2d": "2-D convolution; `groups` covers grouped and depthwise convolution",
+    "linear": "fully connected layer on a (N, C, 1, 1) input",
+    "avgpool": "k×k average pooling",
+    "maxpool": "k×k max pooling",
+    "global_avgpool": "average over the whole H×W plane",
+    "add": "element-wise sum of two or more tensors of one shape",
+    "identity": "a tensor passed on unchanged (skip connection)",
+    "zero": "an edge that contributes nothing (NAS-Bench-201 `none`)",
+}
+
+Shape = tuple[int, int, int, int]
+
+
+def _pair(value, field_name: str, layer_name: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"layer {layer_name!r}: {field_name} must be an int or a pair of ints, got {value!r}"
+        ) from None
+    return (a, b)
+
+
+def _check_shape(shape, field_name: str, layer_name: str) -> Shape:
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"layer {layer_name!r}: {field_name} must be (N, C, H, W), got {shape!r}") from None
+    if len(shape) != 4 or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+        raise ValueError(f"layer {layer_name!r}: {field_name} must be four ints (N, C, H, W), got {shape!r}")
+    if any(d <= 0 for d in shape):
+        raise ValueError(
+            f"layer {layer_name!r}: {field_name} has a non-positive size {shape!r}; every dimension must be >= 1"
+        )
+    return shape  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One operator with exact input and output shapes.
+
+    Build layers with the helpers below (`conv2d`, `linear`, `pool`, ...), which derive the output shape
+    and check every argument; the constructor checks consistency of what it is given.
+    """
+
+    name: str
+    op: str
+    in_shape: Shape
+    out_shape: Shape
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    groups: int = 1
+    bias: bool = False
+    #: Free-form tags, e.g. {"block": "ConvBlock_H32_W32_..."}; not part of the shape signature.
+    tags: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"layer name must be a non-empty string, got {self.name!r}")
+        if self.op not in OPS:
+            raise ValueError(f"layer {self.name!r}: op {self.op!r} is not one of {sorted(OPS)}")
+        object.__setattr__(self, "in_shape", _check_shape(self.in_shape, "in_shape", self.name))
+        object.__setattr__(self, "out_shape", _check_shape(self.out_shape, "out_shape", self.name))
+        for fname in ("kernel", "stride", "padding"):
+            object.__setattr__(self, fname, _pair(getattr(self, fname), fname, self.name))
+        if any(k <= 0 for k in self.kernel):
+            raise ValueError(f"layer {self.name!r}: kernel {self.kernel} must be positive")
+        if any(s <= 0 for s in self.stride):
+            raise ValueError(f"layer {self.name!r}: stride {self.stride} must be positive")
+        if any(p < 0 for p in self.padding):
+            raise ValueError(f"layer {self.name!r}: padding {self.padding} must be >= 0")
+        if not isinstance(self.groups, int) or self.groups <= 0:
+            raise ValueError(f"layer {self.name!r}: groups {self.groups!r} must be a positive int")
+        n, c, h, w = self.in_shape
+        n2, k, p, q = self.out_shape
+        if n != n2:
+            raise ValueError(f"layer {self.name!r}: batch differs between in_shape {self.in_shape} and out_shape {self.out_shape}")
+        if self.op in ("conv2d", "avgpool", "maxpool"):
+            exp_p = (h + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
+            exp_q = (w + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+            if (p, q) != (exp_p, exp_q):
+                raise ValueError(
+                    f"layer {self.name!r}: output plane {(p, q)} does not match input {(h, w)} with kernel "
+                    f"{self.kernel}, stride {self.stride}, padding {self.padding} (expected {(exp_p, exp_q)})"
+                )
+        if self.op == "conv2d":
+            if c % self.groups or k % self.groups:
+                raise ValueError(
+                    f"layer {self.name!r}: groups={self.groups} must divide in channels {c} and out channels {k}"
+                )
+        elif self.op in ("avgpool", "maxpool", "global_avgpool", "identity", "zero", "add"):
+            if k != c:
+                raise ValueError(f"layer {self.name!r}: {self.op} keeps channels, but in {c} != out {k}")
+            if self.op == "global_avgpool" and (p, q) != (1, 1):
+                raise ValueError(f"layer {self.name!r}: global_avgpool outputs 1×1, got {(p, q)}")
+            if self.op in ("identity", "zero", "add") and (h, w) != (p, q):
+                raise ValueError(f"layer {self.name!r}: {self.op} keeps the plane, but in {(h, w)} != out {(p, q)}")
+        elif self.op == "linear":
+            if (h, w, p, q) != (1, 1, 1, 1):
+                raise ValueError(f"layer {self.name!r}: linear works on (N, C, 1, 1) tensors, got {self.in_shape} -> {self.out_shape}")
+
+    # ---- Timeloop-style dimension names -------------------------------------------------------
+    @property
+    def N(self) -> int: return self.in_shape[0]
+    @property
+    def C(self) -> int: return self.in_shape[1]
+    @property
+    def H(self) -> int: return self.in_shape[2]
+    @property
+    def W(self) -> int: return self.in_shape[3]
+    @property
+    def K(self) -> int: return self.out_shape[1]
+    @property
+    def P(self) -> int: return self.out_shape[2]
+    @property
+    def Q(self) -> int: return self.out_shape[3]
+    @property
+    def R(self) -> int: return self.kernel[0]
+    @property
+    def S(self) -> int: return self.kernel[1]
+
+    @property
+    def is_depthwise(self) -> bool:
+        return self.op == "conv2d" and self.groups == self.C and self.groups == self.K and self.groups > 1
+
+    @property
+    def type(self) -> str:
+        """Coarse type for reports: conv2d, conv2d_depthwise, conv2d_grouped, fc, pool, add, identity, zero."""
+        if self.op == "conv2d":
+            if self.groups == 1:
+                return "conv2d"
+            return "conv2d_depthwise" if self.is_depthwise else "conv2d_grouped"
+        if self.op == "linear":
+            return "fc"
+        if self.op in ("avgpool", "maxpool", "global_avgpool"):
+            return "pool"
+        return self.op
+
+    # ---- derived costs ------------------------------------------------------------------------
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates (convolution and FC only; pooling and adds are not MACs)."""
+        if self.op == "conv2d":
+            return self.N * self.K * self.P * self.Q * (self.C // self.groups) * self.R * self.S
+        if self.op == "linear":
+            return self.N * self.K * self.C
+        return 0
+
+    @property
+    def window_ops(self) -> int:
+        """Element operations of a pooling or add layer (window reads per output; inputs summed for add)."""
+        if self.op in ("avgpool", "maxpool"):
+            return self.N * self.K * self.P * self.Q * self.R * self.S
+        if self.op == "global_avgpool":
+            return self.N * self.C * self.H * self.W
+        if self.op == "add":
+            return self.output_elements * max(1, self.num_inputs - 1)
+        return 0
+
+    @property
+    def params(self) -> int:
+        if self.op == "conv2d":
+            return self.K * (self.C // self.groups) * self.R * self.S + (self.K if self.bias else 0)
+        if self.op == "linear":
+            return self.K * self.C + (self.K if self.bias else 0)
+        return 0
+
+    @property
+    def num_inputs(self) -> int:
+        return int(dict(self.tags).get("num_inputs", "1"))
+
+    @property
+    def input_elements(self) -> int:
+        n, c, h, w = self.in_shape
+        return n * c * h * w * (self.num_inputs if self.op == "add" else 1)
+
+    @property
+    def output_elements(self) -> int:
+        n, k, p, q = self.out_shape
+        return n * k * p * q
+
+    @property
+    def signature(self) -> tuple:
+        """Hashable key of everything that determines the layer's cost (not its name or tags)."""
+        return (
+            self.op, *self.in_shape, *self.out_shape, *self.kernel, *self.stride, *self.padding,
+            self.groups, self.num_inputs,
+        )
+
+    def tag(self, key: str, default: str | None = None) -> str | None:
+        return dict(self.tags).get(key, default)
+
+    def __str__(self) -> str:
+        extra = ""
+        if self.op in ("conv2d", "avgpool", "maxpool"):
+            extra = f" k{self.R}x{self.S} s{self.stride[0]} p{self.padding[0]}"
+            if self.groups > 1:
+                extra += f" g{self.groups}"
+        return f"{self.name}: {self.type} {self.in_shape}->{self.out_shape}{extra}"
+
+
+# ---- constructors that derive output shapes ----------------------------------------------------
+
+def _out_plane(h: int, w: int, kernel, stride, padding, name: str) -> tuple[int, int]:
+    p = (h + 2 * padding[0] - kernel[0]) // stride[0] + 1
+    q = (w + 2 * padding[1] - kernel[1]) // stride[1] + 1
+    if p <= 0 or q <= 0:
+        raise ValueError(
+            f"layer {name!r}: kernel {kernel} with stride {stride} and padding {padding} does not fit the "
+            f"{h}x{w} input"
+        )
+    return p, q
+
+
+def conv2d(name: str, in_shape: Sequence[int], out_channels: int, kernel=1, stride=1, padding=None,
+           groups: int = 1, bias: bool = False, tags: dict | None = None) -> Layer:
+    """A convolution; `padding=None` means 'same' padding (kernel // 2)."""
+    in_shape = _check_shape(in_shape, "in_shape", name)
+    kernel = _pair(kernel, "kernel", name)
+    stride = _pair(stride, "stride", name)
+    padding = (kernel[0] // 2, kernel[1] // 2) if padding is None else _pair(padding, "padding", name)
+    if not isinstance(out_channels, int) or out_channels <= 0:
+        raise ValueError(f"layer {name!r}: out_channels must be a positive int, got {out_channels!r}")
+    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride):
+        raise ValueError(f"layer {name!r}: kernel {kernel} and stride {stride} must be positive")
+    p, q = _out_plane(in_shape[2], in_shape[3], kernel, stride, padding, name)
+    return Layer(name, "conv2d", in_shape, (in_shape[0], out_channels, p, q), kernel, stride, padding, groups,
+                 bias, tuple(sorted((tags or {}).items())))
+
+
+def linear(name: str, in_shape: Sequence[int], out_features: int, bias: bool = True,
+           tags: dict | None = None) -> Layer:
+    in_shape = _check_shape(in_shape, "in_shape", name)
+    n, c, h, w = in_shape
+    flat = (n, c * h * w, 1, 1)
+    if not isinstance(out_features, int) or out_features <= 0:
+        raise ValueError(f"layer {name!r}: out_features must be a positive int, got {out_features!r}")
+    return Layer(name, "linear", flat, (n, out_features, 1, 1), bias=bias, tags=tuple(sorted((tags or {}).items())))
+
+
+def pool(name: str, in_shape: Sequence[int], kind: str = "avg", kernel=3, stride=1, padding=None,
+         tags: dict | None = None) -> Layer:
+    if kind not in ("avg", "max"):
+        raise ValueError(f"layer {name!r}: pool kind {kind!r} is not one of ['avg', 'max']")
+    in_shape = _check_shape(in_shape, "in_shape", name)
+    kernel = _pair(kernel, "kernel", name)
+    stride = _pair(stride, "stride", name)
+    padding = (kernel[0] // 2, kernel[1] // 2) if padding is None else _pair(padding, "padding", name)
+    p, q = _out_plane(in_shape[2], in_shape[3], kernel, stride, padding, name)
+    return Layer(name, f"{kind}pool", in_shape, (in_shape[0], in_shape[1], p, q), kernel, stride, padding,
+                 tags=tuple(sorted((tags or {}).items())))
+
+
+def global_avgpool(name: str, in_shape: Sequence[int], tags: dict | None = None) -> Layer:
+    in_shape = _check_shape(in_shape, "in_shape", name)
+    n, c, h, w = in_shape
+    return Layer(name, "global_avgpool", in_shape, (n, c, 1, 1), kernel=(h, w),
+                 tags=tuple(sorted((tags or {}).items())))
+
+
+def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, tags: dict | None = None) -> Layer:
+    """An `add`, `identity` or `zero` layer on one tensor shape."""
+    if op not in ("add", "identity", "zero"):
+        raise ValueError(f"layer {name!r}: elementwise op {op!r} is not one of ['add', 'identity', 'zero']")
+    shape = _check_shape(shape, "shape", name)
+    t = dict(tags or {})
+    if op == "add":
+        if num_inputs < 2:
+            raise ValueError(f"layer {name!r}: add needs >= 2 inputs, got {num_inputs}")
+        t["num_inputs"] = str(num_inputs)
+    return Layer(name, op, shape, shape, tags=tuple(sorted(t.items())))
+
+
+# ---- the graph ---------------------------------------------------------------------------------
+
+class LayerGraph:
+    """A network as a DAG of layers on a `networkx.DiGraph`.
+
+    Nodes are layer names with the `Layer` under the attribute ``layer``; an edge u→v carries u's output
+    tensor into v. Layers without predecessors read the network input. `layers` yields layers in a
+    topological order that keeps insertion order among independent layers, so reports are stable.
+    """
+
+    def __init__(self, name: str, input_shape: Sequence[int], meta: dict | None = None):
+        self.name = name
+        self.input_shape: Shape = _check_shape(input_shape, "input_shape", name)
+        self.meta = dict(meta or {})
+        self.graph = nx.DiGraph(name=name)
+        self._order: dict[str, int] = {}
+
+    # building ------------------------------------------------------------------------------------
+    def add(self, layer: Layer, inputs: Iterable[str] | str | None = ()) -> Layer:
+        """Add `layer`, fed by the layers named in `inputs` (none: the network input). Shapes are checked."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"LayerGraph.add takes a Layer, got {type(layer).__name__}")
+        if layer.name in self.graph:
+            raise ValueError(f"network {self.name!r}: a layer named {layer.name!r} exists already")
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs or ())
+        for src in inputs:
+            if src not in self.graph:
+                raise ValueError(f"network {self.name!r}: layer {layer.name!r} reads unknown layer {src!r}")
+        expected = [self.graph.nodes[s]["layer"].out_shape for s in inputs] or [self.input_shape]
+        if layer.op == "add":
+            if len(inputs) != layer.num_inputs:
+                raise ValueError(f"network {self.name!r}: add {layer.name!r} declares {layer.num_inputs} inputs, wired {len(inputs)}")
+            for s, shp in zip(inputs, expected):
+                if shp != layer.in_shape:
+                    raise ValueError(f"network {self.name!r}: add {layer.name!r} input {s!r} has shape {shp}, expected {layer.in_shape}")
+        else:
+            if len(expected) != 1:
+                raise ValueError(f"network {self.name!r}: {layer.op} {layer.name!r} takes one input, wired {len(inputs)}")
+            src_shape = expected[0]
+            want = layer.in_shape
+            if layer.op == "linear":
+                n, c, h, w = src_shape
+                src_shape = (n, c * h * w, 1, 1)
+            if src_shape != want:
+                raise ValueError(
+                    f"network {self.name!r}: layer {layer.name!r} expects input {want}, but "
+                    f"{inputs[0] if inputs else 'the network input'} gives {expected[0]}"
+                )
+        self.graph.add_node(layer.name, layer=layer)
+        self._order[layer.name] = len(self._order)
+        for src in inputs:
+            self.graph.add_edge(src, layer.name)
+        return layer
+
+    # reading -------------------------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        order = nx.lexicographical_topological_sort(self.graph, key=self._order.__getitem__)
+        return [self.graph.nodes[n]["layer"] for n in order]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def __getitem__(self, name: str) -> Layer:
+        return self.graph.nodes[name]["layer"]
+
+    def predecessors(self, name: str) -> list[str]:
+        return sorted(self.graph.predecessors(name), key=self._order.__getitem__)
+
+    @property
+    def output_layers(self) -> list[Layer]:
+        return [l for l in self.layers if self.graph.out_degree(l.name) == 0]
+
+    @property
+    def batch(self) -> int:
+        return self.input_shape[0]
+
+    @property
+    def macs(self) -> int:
+        return sum(l.macs for l in self.layers)
+
+    @property
+    def params(self) -> int:
+        return sum(l.params for l in self.layers)
+
+    def unique_layers(self) -> dict[tuple, tuple[Layer, int]]:
+        """Shape signature -> (first layer with it, how many layers share it)."""
+        out: dict[tuple, list] = {}
+        for l in self.layers:
+            entry = out.setdefault(l.signature, [l, 0])
+            entry[1] += 1
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def summary(self):
+        """A pandas DataFrame, one row per layer: shapes, kernel, stride, groups, MACs, params."""
+        import pandas as pd
+
+        rows = [{
+            "name": l.name, "type": l.type, "in_shape": l.in_shape, "out_shape": l.out_shape,
+            "kernel": f"{l.R}x{l.S}" if l.op in ("conv2d", "avgpool", "maxpool") else "",
+            "stride": l.stride[0], "groups": l.groups, "macs": l.macs, "params": l.params,
+        } for l in self.layers]
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        return f"LayerGraph({self.name!r}, {len(self)} layers, {self.macs / 1e6:.1f} M MACs, input {self.input_shape})"

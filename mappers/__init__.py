@@ -1,0 +1,38 @@
+"""Mapping-space explorers, one module per paradigm.
+
+Each module knows its own paradigm and nothing of the others. The contract with the API layer:
+
+- ``PARADIGM``: the name a spec gives in its ``paradigm:`` field.
+- ``configure(spec, overrides=None) -> config``: checks the spec's paradigm fields (errors name the field)
+  and returns a typed config with a hashable ``key`` and a ``default_objective``.
+- ``map_layer(layer, config, objective) -> LayerCost`` for paradigms whose network cost is the sum of
+  their layers' costs; the API layer caches results by (layer signature, config key, objective).
+- or ``map_network(graph, config, objective) -> NetworkCost`` for paradigms that are not layer-additive
+  (the chunk-pipelined FPGA).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: paradigm name -> module path. Modules are imported on first use so Numba compiles only what is used.
+PARADIGMS = {
+    "eyeriss_rs": "accelmodel.mappers.eyeriss_rs",
+    "fpga_pipeline": "accelmodel.mappers.fpga_pipeline",
+    "generic": "accelmodel.mappers.generic",
+}
+
+OBJECTIVES = ("latency", "energy", "edp")
+
+
+def get_mapper(paradigm: str) -> ModuleType:
+    if paradigm not in PARADIGMS:
+        raise ValueError(f"paradigm {paradigm!r} is not one of {sorted(PARADIGMS)}")
+    return importlib.import_module(PARADIGMS[paradigm])
+
+
+def check_objective(objective: str) -> str:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective {objective!r} is not one of {list(OBJECTIVES)}")
+    return objective

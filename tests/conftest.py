@@ -1,0 +1,22 @@
+import os
+from pathlib import Path
+
+import pytest
+
+
+def reference_dir() -> Path:
+    """../shared/reference beside the checkout unless ACCELMODEL_REFERENCE_DIR says otherwise."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    return Path(os.environ.get("ACCELMODEL_REFERENCE_DIR", default))
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The reference folder; fails under CI=true when missing, skips otherwise."""
+    path = reference_dir()
+    if not path.is_dir():
+        msg = f"reference data not found at {path} (set ACCELMODEL_REFERENCE_DIR)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
