@@ -1,0 +1,327 @@
+"""Numba kernels of the row-stationary (RS) mapper: the cost of one mapping and the exhaustive search.
+
+Everything here takes plain ints, floats and arrays; `eyeriss_rs.py` builds them from layers and specs.
+
+Layer vector ``shape`` (int64[12]): N, G, M, C, E, F, R, S, U, H, W, dense
+  N batch, G groups, M output channels per group, C input channels per group, E/F output rows/cols,
+  R/S filter rows/cols, U stride, H/W input rows/cols (padded), dense = 1 if MACs count (0 for pooling
+  costed as a window operation, where the datapath runs but no multiply-accumulate energy is charged).
+
+Mapping vector ``mapping`` (int64[NMAP], see the MAP_* indices): the RS tiling of the Eyeriss papers
+(ISCA 2016 Sec. V, JSSC 2017 Sec. III) in the loop-factor notation of DNN-Chip Predictor (Zhao et al.,
+ICASSP 2020):
+  m0 c0 n0  -- RF level: filters, channels and images a PE interleaves in its scratchpads
+  m1 c1 e1 g1 -- spatial: the logical PE set is R filter rows x e1 output rows; it is replicated m1 x c1 x g1
+               times (different filters / channels / groups) on the physical array (folding is implied
+               by the PE count: a set taller or wider than the array is folded into strips)
+  m2 c2 g2  -- GLB level: passes over filters, channels and groups while the ifmap tile stays in the GLB
+  m3 c3 e3 n3 -- DRAM level: ifmap re-fetches (m3), partial-sum spills (c3), output-row strips (e3) and
+               image groups (n3)
+with M = m0 m1 m2 m3, C = c0 c1 c2 c3, E = e1 e3, N = n0 n3, G = g1 g2.
+
+Hardware vector ``hw`` (float64[NHW], HW_* indices): PE count, array rows, spad sizes, GLB words,
+bandwidths (words/cycle) and the energy per access of each level.
+
+Access counts follow the RS data-movement analysis (Chen et al., ISCA 2016, Sec. VI-A; the same formulas
+as DNN-Chip Predictor's Eyeriss model), per data type:
+  DRAM  ifmap m3 x |I|, weights e3 n3 x |W|, ofmap (2 c3 - 1) x |O| (psum spills are written and read back)
+  GLB   ifmap fills + m2 m3 x |I| reads, psums 2 c3 (c2 - 1) x |O| (+ |O| final writes)
+  NoC   ifmap m1 m2 m3 R E/H x |I|, weights e1 e3 n3 x |W|, psums c2 c3 (c1 R - 1) x |O|
+  RF    ifmap NoC x m0 S F/W, weights e1 e3 n3 F x |W| ... (each MAC reads its weight and input once and
+        reads/writes its psum), psums 2 c1 c2 c3 R (c0 S - 1) x |O| ... approximately 4 accesses per MAC.
+Cycles: compute = MACs / (PEs in use), the array being busy every cycle a PE set is loaded (RS keeps all
+PEs of a set in lock step); the DRAM, GLB and NoC transfers overlap with compute (double buffering) and
+bound the layer only when slower: cycles = max(compute, DRAM/bw, GLB/bw, NoC/bw).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# ---- layer vector ---------------------------------------------------------------------------------
+L_N, L_G, L_M, L_C, L_E, L_F, L_R, L_S, L_U, L_H, L_W, L_DENSE = range(12)
+NLAYER = 12
+
+# ---- mapping vector -------------------------------------------------------------------------------
+(MAP_M0, MAP_M1, MAP_M2, MAP_M3, MAP_C0, MAP_C1, MAP_C2, MAP_C3, MAP_E1, MAP_E3, MAP_N0, MAP_N3,
+ MAP_G1, MAP_G2) = range(14)
+NMAP = 14
+MAP_NAMES = ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1", "e3", "n0", "n3", "g1", "g2")
+
+# ---- hardware vector ------------------------------------------------------------------------------
+(HW_PES, HW_ROWS, HW_SPAD_IFMAP, HW_SPAD_FILTER, HW_SPAD_PSUM, HW_GLB_WORDS, HW_BW_DRAM, HW_BW_GLB,
+ HW_BW_NOC, HW_E_MAC, HW_E_RF, HW_E_NOC, HW_E_GLB, HW_E_DRAM, HW_E_IDLE, HW_MAC_SCALE, HW_RF_SCALE,
+ HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP) = range(19)
+NHW = 19
+
+# ---- cost vector (what `mapping_cost` returns) ------------------------------------------------------
+(CO_CYCLES, CO_COMPUTE, CO_MACS, CO_PES_USED, CO_A_DRAM, CO_A_GLB, CO_A_NOC, CO_A_RF, CO_E_MAC, CO_E_RF,
+ CO_E_NOC, CO_E_GLB, CO_E_DRAM, CO_E_IDLE, CO_ENERGY, CO_LEGAL, CO_GLB_USED, CO_BOUND) = range(18)
+NCOST = 18
+#: CO_BOUND values: which resource sets the cycle count.
+BOUND_NAMES = ("compute", "dram", "glb", "noc", "compute+dram")
+
+#: CO_LEGAL values: 1 legal, else the first capacity a mapping breaks.
+ILLEGAL_NAMES = {0: "factors", -1: "pe_array", -2: "ifmap_spad", -3: "filter_spad", -4: "psum_spad",
+                 -5: "glb", -6: "pe_rows"}
+
+
+@njit(cache=True)
+def check_mapping(shape, mp, hw):
+    """1 when `mp` is a legal mapping of `shape` on `hw`, otherwise a negative code (ILLEGAL_NAMES)."""
+    N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
+    F, R, S, U = shape[L_F], shape[L_R], shape[L_S], shape[L_U]
+    for i in range(NMAP):
+        if mp[i] < 1:
+            return 0
+    if mp[MAP_M0] * mp[MAP_M1] * mp[MAP_M2] * mp[MAP_M3] != M:
+        return 0
+    if mp[MAP_C0] * mp[MAP_C1] * mp[MAP_C2] * mp[MAP_C3] != C:
+        return 0
+    if mp[MAP_E1] * mp[MAP_E3] != E or mp[MAP_N0] * mp[MAP_N3] != N or mp[MAP_G1] * mp[MAP_G2] != G:
+        return 0
+    if R > hw[HW_ROWS]:
+        return -6
+    if R * mp[MAP_E1] * mp[MAP_M1] * mp[MAP_C1] * mp[MAP_G1] > hw[HW_PES]:
+        return -1
+    if mp[MAP_N0] * mp[MAP_C0] * S > hw[HW_SPAD_IFMAP]:
+        return -2
+    if mp[MAP_M0] * mp[MAP_C0] * S > hw[HW_SPAD_FILTER]:
+        return -3
+    if mp[MAP_M0] * mp[MAP_N0] > hw[HW_SPAD_PSUM]:
+        return -4
+    if glb_words(shape, mp) > hw[HW_GLB_WORDS]:
+        return -5
+    return 1
+
+
+@njit(cache=True)
+def glb_words(shape, mp):
+    """GLB words a mapping keeps resident: the ifmap tile of one channel pass (c0 c1 channels of the
+    e1 output rows' input rows, n0 images, g1 groups) plus the psums of all m0 m1 m2 filters."""
+    F, R, S, U = shape[L_F], shape[L_R], shape[L_S], shape[L_U]
+    in_rows = (mp[MAP_E1] - 1) * U + R
+    in_cols = (F - 1) * U + S
+    ifmap = mp[MAP_N0] * mp[MAP_G1] * mp[MAP_C0] * mp[MAP_C1] * in_rows * in_cols
+    psum = mp[MAP_N0] * mp[MAP_G1] * mp[MAP_M0] * mp[MAP_M1] * mp[MAP_M2] * mp[MAP_E1] * F
+    return ifmap + psum
+
+
+@njit(cache=True)
+def mapping_cost(shape, mp, hw, out):
+    """Fill `out` (float64[NCOST]) with the cycles, accesses and energy of mapping `mp`."""
+    for i in range(NCOST):
+        out[i] = 0.0
+    legal = check_mapping(shape, mp, hw)
+    out[CO_LEGAL] = legal
+    if legal != 1:
+        return
+    N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
+    F, R, S, H, W = shape[L_F], shape[L_R], shape[L_S], shape[L_H], shape[L_W]
+    m0, m1, m2, m3 = mp[MAP_M0], mp[MAP_M1], mp[MAP_M2], mp[MAP_M3]
+    c0, c1, c2, c3 = mp[MAP_C0], mp[MAP_C1], mp[MAP_C2], mp[MAP_C3]
+    e1, e3, n3, g1 = mp[MAP_E1], mp[MAP_E3], mp[MAP_N3], mp[MAP_G1]
+
+    n_i = float(N * G * C * H * W)
+    n_w = float(G * M * C * R * S)
+    n_o = float(N * G * M * E * F)
+    macs = float(N * G * M * C * E * F * R * S)
+    pes = float(R * e1 * m1 * c1 * g1)
+    compute = macs / pes
+
+    # DRAM: ifmap once per m3 pass, weights once per output strip and image group, psum spills.
+    d_i = m3 * n_i
+    d_w = e3 * n3 * n_w
+    d_o = (2.0 * c3 - 1.0) * n_o
+    # GLB: ifmap written once per DRAM fetch and read once per m2 pass; psums read+written per c2 pass.
+    g_i = d_i + m3 * m2 * n_i
+    g_o = 2.0 * c3 * (c2 - 1.0) * n_o + n_o
+    # NoC: ifmap rows multicast to the R diagonals of each set copy, weights to e1 PEs, psums up the rows.
+    a_i = m3 * m2 * m1 * R * (E / H) * n_i
+    a_w = e3 * e1 * n3 * n_w
+    a_o = max(c3 * c2 * (c1 * R - 1.0), 1.0) * n_o
+    # RF: each MAC reads its ifmap and weight from the spads and reads+writes its psum.
+    r_i = a_i * m0 * S * (F / W)
+    r_w = e3 * e1 * n3 * F * n_w
+    r_o = max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
+
+    dram_act = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE]
+    dram = dram_act + d_w
+    glb = g_i + g_o
+    noc = a_i + a_w + a_o
+    rf = r_i + r_w + r_o
+
+    # The slowest of compute and the on-chip transfers sets the pace; DRAM transfers overlap with it when
+    # the spec says the buffers are double-buffered, else they add to it (bound code 4).
+    cycles = compute
+    bound = 0
+    if glb / hw[HW_BW_GLB] > cycles:
+        cycles = glb / hw[HW_BW_GLB]
+        bound = 2
+    if noc / hw[HW_BW_NOC] > cycles:
+        cycles = noc / hw[HW_BW_NOC]
+        bound = 3
+    dram_cycles = dram / hw[HW_BW_DRAM]
+    if hw[HW_DRAM_OVERLAP] > 0:
+        if dram_cycles > cycles:
+            cycles = dram_cycles
+            bound = 1
+    else:
+        cycles += dram_cycles
+        bound = 4
+
+    dense = shape[L_DENSE]
+    out[CO_CYCLES] = cycles
+    out[CO_COMPUTE] = compute
+    out[CO_MACS] = macs
+    out[CO_PES_USED] = pes
+    out[CO_A_DRAM] = dram
+    out[CO_A_GLB] = glb
+    out[CO_A_NOC] = noc
+    out[CO_A_RF] = rf
+    out[CO_E_MAC] = macs * hw[HW_E_MAC] * hw[HW_MAC_SCALE] * dense
+    out[CO_E_RF] = rf * hw[HW_E_RF] * hw[HW_RF_SCALE]
+    out[CO_E_NOC] = noc * hw[HW_E_NOC]
+    out[CO_E_GLB] = glb * hw[HW_E_GLB]
+    out[CO_E_DRAM] = dram * hw[HW_E_DRAM]
+    out[CO_E_IDLE] = cycles * hw[HW_E_IDLE]
+    out[CO_ENERGY] = (out[CO_E_MAC] + out[CO_E_RF] + out[CO_E_NOC] + out[CO_E_GLB] + out[CO_E_DRAM]
+                      + out[CO_E_IDLE])
+    out[CO_GLB_USED] = glb_words(shape, mp)
+    out[CO_BOUND] = bound
+
+
+@njit(cache=True)
+def _divisors(n):
+    count = 0
+    for d in range(1, n + 1):
+        if n % d == 0:
+            count += 1
+    out = np.empty(count, np.int64)
+    k = 0
+    for d in range(1, n + 1):
+        if n % d == 0:
+            out[k] = d
+            k += 1
+    return out
+
+
+@njit(cache=True)
+def _better(objective, cycles, energy, best_cycles, best_energy):
+    """Objective 0 latency (ties: energy), 1 energy (ties: latency), 2 energy-delay product."""
+    if objective == 0:
+        return cycles < best_cycles * (1 - 1e-12) or (cycles <= best_cycles * (1 + 1e-12) and energy < best_energy)
+    if objective == 1:
+        return energy < best_energy * (1 - 1e-12) or (energy <= best_energy * (1 + 1e-12) and cycles < best_cycles)
+    return cycles * energy < best_cycles * best_energy
+
+
+@njit(cache=True)
+def search(shape, hw, objective):
+    """Exhaustive search of the RS mapping space of `shape` on `hw` for `objective`.
+
+    Returns (best mapping int64[NMAP], its cost float64[NCOST], mappings evaluated, binding capacity code).
+    The best mapping has m0 = 0 when no legal mapping exists; the code then names the capacity that
+    excluded the most constrained candidate (see ILLEGAL_NAMES).
+
+    Pruning (it never removes a legal mapping, so the optimum is kept): every capacity test is monotone
+    in the factor that a loop level grows -- PEs in use grow with m1, c1, e1, g1; spad words with m0, c0,
+    n0; GLB words with every factor it contains -- and each loop runs over divisors in increasing order,
+    so the first factor that breaks a capacity ends that loop: every larger divisor breaks it too, with
+    all inner factors unchanged or larger. Only illegal mappings are skipped; all legal ones are costed.
+    """
+    N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
+    F, R, S, U = shape[L_F], shape[L_R], shape[L_S], shape[L_U]
+    pes = hw[HW_PES]
+    best = np.zeros(NMAP, np.int64)
+    best_cost = np.zeros(NCOST)
+    cost = np.zeros(NCOST)
+    mp = np.ones(NMAP, np.int64)
+    best_cycles = np.inf
+    best_energy = np.inf
+    evaluated = 0
+    binding = 0
+    if R > hw[HW_ROWS]:
+        return best, best_cost, evaluated, -6
+    dM = _divisors(M)
+    dC = _divisors(C)
+    dE = _divisors(E)
+    dN = _divisors(N)
+    dG = _divisors(G)
+    in_cols = (F - 1) * U + S
+    for n0 in dN:
+        if n0 * S > hw[HW_SPAD_IFMAP]:
+            binding = -2
+            break
+        for m0 in dM:
+            if m0 * n0 > hw[HW_SPAD_PSUM]:
+                if binding == 0:
+                    binding = -4
+                break
+            if m0 * S > hw[HW_SPAD_FILTER]:
+                if binding == 0:
+                    binding = -3
+                break
+            for c0 in dC:
+                if n0 * c0 * S > hw[HW_SPAD_IFMAP] or m0 * c0 * S > hw[HW_SPAD_FILTER]:
+                    break
+                for e1 in dE:
+                    if R * e1 > pes:
+                        if binding == 0:
+                            binding = -1
+                        break
+                    in_rows = (e1 - 1) * U + R
+                    for g1 in dG:
+                        if R * e1 * g1 > pes:
+                            break
+                        for c1 in dC:
+                            if (C // c0) % c1 != 0:
+                                continue
+                            if R * e1 * g1 * c1 > pes:
+                                break
+                            ifmap_words = n0 * g1 * c0 * c1 * in_rows * in_cols
+                            if ifmap_words + n0 * g1 * m0 * e1 * F > hw[HW_GLB_WORDS]:
+                                if binding == 0:
+                                    binding = -5
+                                break
+                            for m1 in dM:
+                                if (M // m0) % m1 != 0:
+                                    continue
+                                if R * e1 * g1 * c1 * m1 > pes:
+                                    break
+                                for m2 in dM:
+                                    if (M // (m0 * m1)) % m2 != 0:
+                                        continue
+                                    if ifmap_words + n0 * g1 * m0 * m1 * m2 * e1 * F > hw[HW_GLB_WORDS]:
+                                        break
+                                    m3 = M // (m0 * m1 * m2)
+                                    for c2 in dC:
+                                        if (C // (c0 * c1)) % c2 != 0:
+                                            continue
+                                        c3 = C // (c0 * c1 * c2)
+                                        mp[MAP_M0] = m0
+                                        mp[MAP_M1] = m1
+                                        mp[MAP_M2] = m2
+                                        mp[MAP_M3] = m3
+                                        mp[MAP_C0] = c0
+                                        mp[MAP_C1] = c1
+                                        mp[MAP_C2] = c2
+                                        mp[MAP_C3] = c3
+                                        mp[MAP_E1] = e1
+                                        mp[MAP_E3] = E // e1
+                                        mp[MAP_N0] = n0
+                                        mp[MAP_N3] = N // n0
+                                        mp[MAP_G1] = g1
+                                        mp[MAP_G2] = G // g1
+                                        mapping_cost(shape, mp, hw, cost)
+                                        evaluated += 1
+                                        if cost[CO_LEGAL] != 1:
+                                            continue
+                                        if _better(objective, cost[CO_CYCLES], cost[CO_ENERGY], best_cycles,
+                                                   best_energy):
+                                            best_cycles = cost[CO_CYCLES]
+                                            best_energy = cost[CO_ENERGY]
+                                            best[:] = mp
+                                            best_cost[:] = cost
+    return best, best_cost, evaluated, binding

@@ -1,0 +1,349 @@
+"""Eyeriss row-stationary (RS) mapper: exhaustive mapping-space search with Accelergy-style energy.
+
+The space is the RS space of the Eyeriss papers (Chen et al., ISCA 2016 and JSSC 2017) in the loop-factor
+notation of DNN-Chip Predictor (Zhao et al., ICASSP 2020): a logical PE set of R filter rows x e1 output
+rows, replicated over m1 filters, c1 channels and g1 groups on the physical array; m0 filters, c0 channels
+and n0 images interleaved in each PE's scratchpads; m2, c2, g2 passes over the global buffer (GLB); m3
+ifmap re-fetches, c3 partial-sum spills, e3 output-row strips and n3 image groups from DRAM. The cost of
+one mapping and the search live in `eyeriss_kernels` (Numba); this module turns layers and specs into
+arrays and results into `LayerCost` records.
+
+Search and pruning: every combination of divisors is visited, in increasing order at each loop level.
+The capacities (PE count, the three spads, the GLB) are monotone in the factors a level grows, so the
+first divisor that breaks one ends that loop -- every larger divisor breaks it too. Only illegal mappings
+are skipped; every legal mapping is costed, so the reported optimum is the true optimum of the space
+(see `eyeriss_kernels.search`).
+
+Layer types (how Eyeriss runs each; the spec's ``conventions`` section chooses where there is a choice):
+- convolution: groups are their own loop (g1 spatial, g2 temporal); depthwise is groups = channels.
+- fully connected: a 1x1 convolution on a 1x1 plane (E = F = R = S = 1).
+- pooling: ``conventions.pooling`` = ``dense_conv`` (costed like a dense k x k convolution C -> C, as
+  DNN-Chip Predictor and Timeloop were fed NAS-Bench-201's pooling for HW-NAS-Bench) or ``depthwise``
+  (one k x k window per channel, as the PE array would run it); ``pool_mac_energy`` says whether the
+  window operations are charged as MACs.
+- add: ``conventions.add`` = ``memory_traffic`` (read every input, write the output, each word once
+  through DRAM at ``bandwidth.elementwise_words_per_cycle``; Eyeriss has no element-wise unit, so the
+  tensors make a round trip) or ``free``.
+- identity: ``free`` (a skip connection is a pointer) or ``copy`` (read + write through DRAM).
+- zero: always free (an edge that contributes nothing).
+
+Public helpers: `evaluate_mapping(layer, config, mapping)` costs one given mapping (a dict of factors,
+see its docstring); `format_mapping` prints one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..cost import LayerCost
+from ..specs import ArchSpec, SpecError, load_spec
+from ..workloads.graph import Layer
+from . import check_objective
+from . import eyeriss_kernels as K
+
+PARADIGM = "eyeriss_rs"
+
+OBJECTIVE_CODES = {"latency": 0, "energy": 1, "edp": 2}
+#: Energy levels reported (keys of LayerCost.energy_j): MACs, spads, array NoC, GLB, DRAM, clock/leakage.
+ENERGY_LEVELS = ("mac", "rf", "noc", "glb", "dram", "static")
+ACCESS_LEVELS = ("rf", "noc", "glb", "dram")
+
+
+class MappingError(ValueError):
+    """A layer has no legal mapping under the spec's capacities, or a given mapping is illegal."""
+
+
+@dataclass(frozen=True)
+class EyerissConfig:
+    name: str
+    key: tuple
+    default_objective: str
+    clock_hz: float
+    word_bits: int
+    pe_rows: int
+    pe_cols: int
+    spad_ifmap: int
+    spad_filter: int
+    spad_psum: int
+    glb_words: int
+    bw_dram: float
+    bw_glb: float
+    bw_noc: float
+    bw_elementwise: float
+    e_mac_pj: float
+    e_rf_pj: float
+    e_noc_pj: float
+    e_glb_pj: float
+    e_dram_pj: float
+    static_pj_per_cycle: float
+    zero_fraction: float
+    zero_gating: bool
+    dram_compression: float
+    grouped_conv: str
+    pooling: str
+    pool_mac_energy: bool
+    global_pooling: str
+    add: str
+    identity: str
+    allow_spill: bool
+    dram_overlap: bool
+    hw: np.ndarray = field(repr=False, compare=False, hash=False)
+
+    @property
+    def pes(self) -> int:
+        return self.pe_rows * self.pe_cols
+
+
+def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> EyerissConfig:
+    """Validated config of an ``eyeriss_rs`` spec (errors name the field, value and what is allowed)."""
+    spec = load_spec(spec)
+    if overrides:
+        spec = spec.with_overrides(overrides)
+    if spec.paradigm != PARADIGM:
+        raise SpecError(f"spec {spec.name!r}: paradigm is {spec.paradigm!r}, this mapper reads {PARADIGM!r}")
+    g = spec.get
+    rows = g("pe_array.rows", int, min=1)
+    cols = g("pe_array.cols", int, min=1)
+    word_bits = g("word_bits", int, min=1, max=64)
+    glb_kb = g("glb.kb", float, min=0, exclusive_min=True)
+    glb_words = int(glb_kb * 1024 * 8 // word_bits)
+    zero_gating = g("options.zero_gating", bool)
+    zero_fraction = g("options.ifmap_zero_fraction", float, min=0.0, max=0.99)
+    compression = g("options.dram_compression_ratio", float, min=1.0)
+    e = {k: g(f"energy_pj.{k}", float, min=0.0) for k in ("mac", "rf", "noc", "glb", "dram", "static_per_cycle")}
+    bw = {k: g(f"bandwidth.{k}", float, min=0.0, exclusive_min=True)
+          for k in ("dram_words_per_cycle", "glb_words_per_cycle", "noc_words_per_cycle",
+                    "elementwise_words_per_cycle")}
+    conv = "conventions"
+    cfg_fields = dict(
+        name=spec.name,
+        key=(PARADIGM, spec.name, spec.digest),
+        default_objective=g("default_objective", str, choices=("latency", "energy", "edp")),
+        clock_hz=g("clock_mhz", float, min=0, exclusive_min=True) * 1e6,
+        word_bits=word_bits, pe_rows=rows, pe_cols=cols,
+        spad_ifmap=g("spads.ifmap_words", int, min=1),
+        spad_filter=g("spads.filter_words", int, min=1),
+        spad_psum=g("spads.psum_words", int, min=1),
+        glb_words=glb_words,
+        bw_dram=bw["dram_words_per_cycle"], bw_glb=bw["glb_words_per_cycle"], bw_noc=bw["noc_words_per_cycle"],
+        bw_elementwise=bw["elementwise_words_per_cycle"],
+        e_mac_pj=e["mac"], e_rf_pj=e["rf"], e_noc_pj=e["noc"], e_glb_pj=e["glb"], e_dram_pj=e["dram"],
+        static_pj_per_cycle=e["static_per_cycle"],
+        zero_fraction=zero_fraction, zero_gating=zero_gating, dram_compression=compression,
+        grouped_conv=g(f"{conv}.grouped_conv", str, choices=("grouped", "dense")),
+        pooling=g(f"{conv}.pooling", str, choices=("dense_conv", "depthwise")),
+        pool_mac_energy=g(f"{conv}.pool_mac_energy", bool),
+        global_pooling=g(f"{conv}.global_pooling", str, choices=("dense_conv", "depthwise", "memory_traffic")),
+        add=g(f"{conv}.add", str, choices=("memory_traffic", "free")),
+        identity=g(f"{conv}.identity", str, choices=("free", "copy")),
+        allow_spill=g("options.allow_spill", bool),
+        dram_overlap=g("options.dram_overlap", bool),
+    )
+    # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
+    # compression shrinks activation traffic to and from DRAM (weights are not compressed on the chip).
+    mac_scale = 1.0 - zero_fraction if zero_gating else 1.0
+    rf_scale = 1.0 - zero_fraction / 3.0 if zero_gating else 1.0  # one of the three spad streams is gated
+    hw = np.zeros(K.NHW)
+    hw[K.HW_PES] = rows * cols
+    hw[K.HW_ROWS] = rows
+    hw[K.HW_SPAD_IFMAP] = cfg_fields["spad_ifmap"]
+    hw[K.HW_SPAD_FILTER] = cfg_fields["spad_filter"]
+    hw[K.HW_SPAD_PSUM] = cfg_fields["spad_psum"]
+    hw[K.HW_GLB_WORDS] = glb_words
+    hw[K.HW_BW_DRAM] = bw["dram_words_per_cycle"]
+    hw[K.HW_BW_GLB] = bw["glb_words_per_cycle"]
+    hw[K.HW_BW_NOC] = bw["noc_words_per_cycle"]
+    hw[K.HW_E_MAC] = e["mac"] * 1e-12
+    hw[K.HW_E_RF] = e["rf"] * 1e-12
+    hw[K.HW_E_NOC] = e["noc"] * 1e-12
+    hw[K.HW_E_GLB] = e["glb"] * 1e-12
+    hw[K.HW_E_DRAM] = e["dram"] * 1e-12
+    hw[K.HW_E_IDLE] = e["static_per_cycle"] * 1e-12
+    hw[K.HW_MAC_SCALE] = mac_scale
+    hw[K.HW_RF_SCALE] = rf_scale
+    hw[K.HW_DRAM_ACT_SCALE] = 1.0 / compression
+    hw[K.HW_DRAM_OVERLAP] = 1.0 if cfg_fields["dram_overlap"] else 0.0
+    hw.setflags(write=False)
+    return EyerissConfig(hw=hw, **cfg_fields)
+
+
+# ---- layers as RS problems ---------------------------------------------------------------------------
+
+def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
+    """The kernel's layer vector for `layer`, or None for layers that never touch the PE array."""
+    op = layer.op
+    s = np.zeros(K.NLAYER, np.int64)
+    s[K.L_N] = layer.N
+    s[K.L_U] = 1
+    s[K.L_DENSE] = 1
+    if op == "conv2d":
+        if layer.stride[0] != layer.stride[1]:
+            raise MappingError(f"layer {layer.name!r}: stride {layer.stride} differs between rows and columns; "
+                               "the RS mapper supports equal strides only")
+        g = layer.groups if config.grouped_conv == "grouped" else 1
+        s[K.L_G], s[K.L_M], s[K.L_C] = g, layer.K // g, layer.C // g
+        s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
+        s[K.L_U], s[K.L_H], s[K.L_W] = layer.stride[0], layer.H, layer.W
+        return s
+    if op == "linear":
+        s[K.L_G], s[K.L_M], s[K.L_C] = 1, layer.K, layer.C
+        s[K.L_E] = s[K.L_F] = s[K.L_R] = s[K.L_S] = s[K.L_H] = s[K.L_W] = 1
+        return s
+    if op in ("avgpool", "maxpool", "global_avgpool"):
+        mode = config.global_pooling if op == "global_avgpool" else config.pooling
+        if mode == "memory_traffic":
+            return None
+        if layer.stride[0] != layer.stride[1]:
+            raise MappingError(f"layer {layer.name!r}: pooling stride {layer.stride} differs between rows and columns")
+        if mode == "dense_conv":
+            s[K.L_G], s[K.L_M], s[K.L_C] = 1, layer.K, layer.C
+        else:  # depthwise: one window per channel
+            s[K.L_G], s[K.L_M], s[K.L_C] = layer.C, 1, 1
+        s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
+        s[K.L_U] = layer.stride[0] if op != "global_avgpool" else 1
+        s[K.L_H], s[K.L_W] = layer.H, layer.W
+        s[K.L_DENSE] = 1 if config.pool_mac_energy else 0
+        return s
+    return None
+
+
+def _elementwise_cost(layer: Layer, config: EyerissConfig) -> LayerCost:
+    """Adds, identities, zeros and traffic-only pooling: DRAM round trips, no PE-array work."""
+    op = layer.op
+    words = 0.0
+    how = "free"
+    if op == "add" and config.add == "memory_traffic":
+        words = float(layer.input_elements + layer.output_elements)
+        how = f"DRAM round trip: {layer.num_inputs} inputs read + output written"
+    elif op == "identity" and config.identity == "copy":
+        words = 2.0 * layer.output_elements
+        how = "DRAM copy: read + write"
+    elif op == "global_avgpool":
+        words = float(layer.input_elements + layer.output_elements)
+        how = "DRAM traffic: input read + output written"
+    elif op in ("avgpool", "maxpool"):
+        words = float(layer.input_elements + layer.output_elements)
+        how = "DRAM traffic"
+    words_dram = words / config.dram_compression
+    cycles = words_dram / config.bw_elementwise
+    latency = cycles / config.clock_hz
+    energy = {lvl: 0.0 for lvl in ENERGY_LEVELS}
+    energy["dram"] = words_dram * config.e_dram_pj * 1e-12
+    energy["static"] = cycles * config.static_pj_per_cycle * 1e-12
+    accesses = {lvl: 0.0 for lvl in ACCESS_LEVELS}
+    accesses["dram"] = words_dram
+    return LayerCost(macs=layer.macs, cycles=cycles, latency_s=latency, energy_j=energy, accesses=accesses,
+                     utilization=0.0, mapping=f"{op}: {how}", extra={"bound": "dram" if words else "none"})
+
+
+def _layer_cost(layer: Layer, config: EyerissConfig, shape: np.ndarray, mp: np.ndarray, cost: np.ndarray,
+                evaluated: int) -> LayerCost:
+    cycles = float(cost[K.CO_CYCLES])
+    energy = {
+        "mac": float(cost[K.CO_E_MAC]), "rf": float(cost[K.CO_E_RF]), "noc": float(cost[K.CO_E_NOC]),
+        "glb": float(cost[K.CO_E_GLB]), "dram": float(cost[K.CO_E_DRAM]), "static": float(cost[K.CO_E_IDLE]),
+    }
+    accesses = {"rf": float(cost[K.CO_A_RF]), "noc": float(cost[K.CO_A_NOC]), "glb": float(cost[K.CO_A_GLB]),
+                "dram": float(cost[K.CO_A_DRAM])}
+    array_macs = float(cost[K.CO_MACS])
+    util = array_macs / (cycles * config.pes) if cycles > 0 else 0.0
+    bound = K.BOUND_NAMES[int(cost[K.CO_BOUND])]
+    extra = {"bound": bound, "pes_used": int(cost[K.CO_PES_USED]), "glb_words_used": int(cost[K.CO_GLB_USED]),
+             "mappings_evaluated": int(evaluated)}
+    return LayerCost(macs=layer.macs, cycles=cycles, latency_s=cycles / config.clock_hz, energy_j=energy,
+                     accesses=accesses, utilization=util, mapping=format_mapping(shape, mp, cost, config),
+                     extra=extra)
+
+
+def format_mapping(shape: np.ndarray, mp: np.ndarray, cost: np.ndarray, config: EyerissConfig) -> str:
+    """One line: the PE set and its replication, then the RF, GLB and DRAM factors."""
+    f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
+    r = int(shape[K.L_R])
+    return (f"RS set {r}x{f['e1']} x(m1 {f['m1']} c1 {f['c1']} g1 {f['g1']}) = {int(cost[K.CO_PES_USED])}/"
+            f"{config.pes} PEs | RF m0 {f['m0']} c0 {f['c0']} n0 {f['n0']} | GLB m2 {f['m2']} c2 {f['c2']} "
+            f"g2 {f['g2']} ({cost[K.CO_GLB_USED] * config.word_bits / 8192:.1f} KB) | DRAM m3 {f['m3']} "
+            f"c3 {f['c3']} e3 {f['e3']} n3 {f['n3']} | {K.BOUND_NAMES[int(cost[K.CO_BOUND])]}-bound")
+
+
+def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
+    """The optimal RS mapping of `layer` for `objective` and its cost."""
+    check_objective(objective)
+    shape = layer_shape(layer, config)
+    if shape is None:
+        return _elementwise_cost(layer, config)
+    mp, cost, evaluated, binding = K.search(shape, config.hw, OBJECTIVE_CODES[objective])
+    if mp[K.MAP_M0] == 0:
+        what = K.ILLEGAL_NAMES.get(int(binding), "capacity")
+        detail = _capacity_detail(what, config, shape)
+        if config.allow_spill:
+            raise MappingError(f"layer {layer.name!r}: no legal RS mapping ({detail}); spills beyond the RS space "
+                               "are not modelled")
+        raise MappingError(f"layer {layer.name!r}: no legal RS mapping; binding capacity: {detail}")
+    return _layer_cost(layer, config, shape, mp, cost, evaluated)
+
+
+def _capacity_detail(what: str, config: EyerissConfig, shape) -> str:
+    sizes = {"pe_array": f"PE array {config.pe_rows}x{config.pe_cols}",
+             "pe_rows": f"filter height R={int(shape[K.L_R])} exceeds the {config.pe_rows} PE rows",
+             "ifmap_spad": f"ifmap spad {config.spad_ifmap} words (filter width S={int(shape[K.L_S])})",
+             "filter_spad": f"filter spad {config.spad_filter} words (filter width S={int(shape[K.L_S])})",
+             "psum_spad": f"psum spad {config.spad_psum} words",
+             "glb": f"global buffer {config.glb_words} words (one input row strip and its psums do not fit)"}
+    return sizes.get(what, what)
+
+
+def evaluate_mapping(layer: Layer, config: EyerissConfig, mapping: dict) -> LayerCost:
+    """The cost of ONE given mapping of `layer` (no search).
+
+    `mapping` holds the RS loop factors by name: ``m0 m1 m2 m3`` split the output channels per group
+    (RF, spatial, GLB, DRAM), ``c0 c1 c2 c3`` the input channels per group, ``e1 e3`` the output rows
+    (spatial, DRAM strips), ``n0 n3`` the batch (RF, DRAM), ``g1 g2`` the groups (spatial, GLB). Missing
+    inner factors default to 1; the outermost factor of each dimension (m3, c3, e3, n3, g2) defaults to
+    what makes the product equal the dimension. An illegal mapping raises `MappingError` naming the broken
+    capacity or factor.
+    """
+    shape = layer_shape(layer, config)
+    if shape is None:
+        return _elementwise_cost(layer, config)
+    unknown = set(mapping) - set(K.MAP_NAMES)
+    if unknown:
+        raise MappingError(f"layer {layer.name!r}: unknown mapping factor(s) {sorted(unknown)}; "
+                           f"allowed: {list(K.MAP_NAMES)}")
+    dims = {"m": int(shape[K.L_M]), "c": int(shape[K.L_C]), "e": int(shape[K.L_E]), "n": int(shape[K.L_N]),
+            "g": int(shape[K.L_G])}
+    outer = {"m": "m3", "c": "c3", "e": "e3", "n": "n3", "g": "g2"}
+    mp = np.ones(K.NMAP, np.int64)
+    for i, name in enumerate(K.MAP_NAMES):
+        v = mapping.get(name, None)
+        if v is None:
+            continue
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise MappingError(f"layer {layer.name!r}: mapping factor {name}={v!r} must be a positive int")
+        mp[i] = int(v)
+    for d, total in dims.items():
+        o = outer[d]
+        inner = 1
+        for i, name in enumerate(K.MAP_NAMES):
+            if name[0] == d and name != o:
+                inner *= int(mp[i])
+        if o not in mapping:
+            if total % inner:
+                raise MappingError(f"layer {layer.name!r}: factors of {d} multiply to {inner}, which does not "
+                                   f"divide {d.upper()}={total}")
+            mp[K.MAP_NAMES.index(o)] = total // inner
+    cost = np.zeros(K.NCOST)
+    K.mapping_cost(shape, mp, config.hw, cost)
+    legal = int(cost[K.CO_LEGAL])
+    if legal != 1:
+        if legal == 0:
+            raise MappingError(f"layer {layer.name!r}: mapping factors {dict(zip(K.MAP_NAMES, mp.tolist()))} do not "
+                               f"multiply to the layer's dimensions {dims}")
+        what = K.ILLEGAL_NAMES[legal]
+        raise MappingError(f"layer {layer.name!r}: mapping breaks {_capacity_detail(what, config, shape)}")
+    return _layer_cost(layer, config, shape, mp, cost, 1)
+
+
+def peak_macs_per_s(config: EyerissConfig) -> float:
+    return config.pes * config.clock_hz
