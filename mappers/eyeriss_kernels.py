@@ -217,6 +217,35 @@ def _better(objective, cycles, energy, best_cycles, best_energy):
     return cycles * energy < best_cycles * best_energy
 
 
+@njit(cache=True, inline="always")
+def _cycles_energy(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
+    """(cycles, energy) of a mapping the search already knows to be legal: the same arithmetic as
+    `mapping_cost`, kept in step with it (tests compare the two), without the bookkeeping."""
+    N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
+    F, R, S, H, W = shape[L_F], shape[L_R], shape[L_S], shape[L_H], shape[L_W]
+    n_i = float(N * G * C * H * W)
+    n_w = float(G * M * C * R * S)
+    n_o = float(N * G * M * E * F)
+    macs = float(N * G * M * C * E * F * R * S)
+    compute = macs / float(R * e1 * m1 * c1 * g1)
+    d_i = m3 * n_i
+    d_o = (2.0 * c3 - 1.0) * n_o
+    dram = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE] + e3 * n3 * n_w
+    glb = d_i + m3 * m2 * n_i + 2.0 * c3 * (c2 - 1.0) * n_o + n_o
+    a_i = m3 * m2 * m1 * R * (E / H) * n_i
+    noc = a_i + e3 * e1 * n3 * n_w + max(c3 * c2 * (c1 * R - 1.0), 1.0) * n_o
+    rf = a_i * m0 * S * (F / W) + e3 * e1 * n3 * F * n_w + max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
+    cycles = max(compute, glb / hw[HW_BW_GLB], noc / hw[HW_BW_NOC])
+    dram_cycles = dram / hw[HW_BW_DRAM]
+    if hw[HW_DRAM_OVERLAP] > 0:
+        cycles = max(cycles, dram_cycles)
+    else:
+        cycles += dram_cycles
+    energy = (macs * hw[HW_E_MAC] * hw[HW_MAC_SCALE] * shape[L_DENSE] + rf * hw[HW_E_RF] * hw[HW_RF_SCALE]
+              + noc * hw[HW_E_NOC] + glb * hw[HW_E_GLB] + dram * hw[HW_E_DRAM] + cycles * hw[HW_E_IDLE])
+    return cycles, energy
+
+
 @njit(cache=True)
 def search(shape, hw, objective):
     """Exhaustive search of the RS mapping space of `shape` on `hw` for `objective`.
@@ -236,8 +265,6 @@ def search(shape, hw, objective):
     pes = hw[HW_PES]
     best = np.zeros(NMAP, np.int64)
     best_cost = np.zeros(NCOST)
-    cost = np.zeros(NCOST)
-    mp = np.ones(NMAP, np.int64)
     best_cycles = np.inf
     best_energy = np.inf
     evaluated = 0
@@ -300,28 +327,26 @@ def search(shape, hw, objective):
                                         if (C // (c0 * c1)) % c2 != 0:
                                             continue
                                         c3 = C // (c0 * c1 * c2)
-                                        mp[MAP_M0] = m0
-                                        mp[MAP_M1] = m1
-                                        mp[MAP_M2] = m2
-                                        mp[MAP_M3] = m3
-                                        mp[MAP_C0] = c0
-                                        mp[MAP_C1] = c1
-                                        mp[MAP_C2] = c2
-                                        mp[MAP_C3] = c3
-                                        mp[MAP_E1] = e1
-                                        mp[MAP_E3] = E // e1
-                                        mp[MAP_N0] = n0
-                                        mp[MAP_N3] = N // n0
-                                        mp[MAP_G1] = g1
-                                        mp[MAP_G2] = G // g1
-                                        mapping_cost(shape, mp, hw, cost)
+                                        cycles, energy = _cycles_energy(
+                                            shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, E // e1, N // n0, g1)
                                         evaluated += 1
-                                        if cost[CO_LEGAL] != 1:
-                                            continue
-                                        if _better(objective, cost[CO_CYCLES], cost[CO_ENERGY], best_cycles,
-                                                   best_energy):
-                                            best_cycles = cost[CO_CYCLES]
-                                            best_energy = cost[CO_ENERGY]
-                                            best[:] = mp
-                                            best_cost[:] = cost
+                                        if _better(objective, cycles, energy, best_cycles, best_energy):
+                                            best_cycles = cycles
+                                            best_energy = energy
+                                            best[MAP_M0] = m0
+                                            best[MAP_M1] = m1
+                                            best[MAP_M2] = m2
+                                            best[MAP_M3] = m3
+                                            best[MAP_C0] = c0
+                                            best[MAP_C1] = c1
+                                            best[MAP_C2] = c2
+                                            best[MAP_C3] = c3
+                                            best[MAP_E1] = e1
+                                            best[MAP_E3] = E // e1
+                                            best[MAP_N0] = n0
+                                            best[MAP_N3] = N // n0
+                                            best[MAP_G1] = g1
+                                            best[MAP_G2] = G // g1
+    if best[MAP_M0] > 0:
+        mapping_cost(shape, best, hw, best_cost)
     return best, best_cost, evaluated, binding

@@ -1,0 +1,88 @@
+"""Speed of the Eyeriss RS mapper: warm search times, mappings evaluated per second, cold start.
+
+Targets (issue 3): all unique NAS-Bench-201 layers (three data sets) <= 0.1 s warm; AlexNet and VGG-16
+<= 1 s each; >= 10 M mappings/s per core; cold start with the Numba cache <= 5 s.
+Run: .venv/bin/python benchmarks/bench_eyeriss.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from accelmodel.estimate import configure
+from accelmodel.workloads import conv2d, nasbench201
+from accelmodel.workloads.nasbench201 import DATASETS, OPS, arch_string
+
+
+def nb201_unique_layers():
+    """Every unique layer shape of NAS-Bench-201 on its three data sets (all five cell ops present)."""
+    layers = {}
+    for dataset in DATASETS:
+        for op in OPS:
+            graph = nasbench201(arch_string([op] * 6), dataset)
+            for sig, (layer, _count) in graph.unique_layers().items():
+                layers.setdefault(sig, layer)
+    return list(layers.values())
+
+
+def classic_conv_layers(name: str, batch: int):
+    """AlexNet's five and VGG-16's thirteen CONV layers (built here so the benchmark needs no zoo)."""
+    if name == "alexnet":
+        n = batch
+        return [conv2d("conv1", (n, 3, 227, 227), 96, 11, 4, 0), conv2d("conv2", (n, 96, 27, 27), 256, 5, 1, 2, groups=2),
+                conv2d("conv3", (n, 256, 13, 13), 384, 3, 1, 1), conv2d("conv4", (n, 384, 13, 13), 384, 3, 1, 1, groups=2),
+                conv2d("conv5", (n, 384, 13, 13), 256, 3, 1, 1, groups=2)]
+    out, shape, i = [], (batch, 3, 224, 224), 0
+    for channels, reps in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+        for _ in range(reps):
+            layer = conv2d(f"conv{i}", shape, channels, 3, 1, 1)
+            out.append(layer)
+            shape, i = layer.out_shape, i + 1
+        shape = (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+    return out
+
+
+def search_all(layers, mapper, config, objective):
+    """Seconds to search every layer (no cache), and the mappings evaluated."""
+    t0 = time.perf_counter()
+    evaluated = 0
+    for layer in layers:
+        cost = mapper.map_layer(layer, config, objective)
+        evaluated += cost.extra.get("mappings_evaluated", 0)
+    return time.perf_counter() - t0, evaluated
+
+
+def main():
+    t0 = time.perf_counter()
+    _, mapper, config = configure("eyeriss-hwnasbench")
+    first = nb201_unique_layers()
+    mapper.map_layer(first[0], config, "latency")  # loads (or compiles) the kernels
+    print(f"first search in this process (import + kernel load): {time.perf_counter() - t0:.2f} s")
+
+    layers = nb201_unique_layers()
+    search_all(layers, mapper, config, "latency")
+    for objective in ("latency", "energy", "edp"):
+        secs, evaluated = search_all(layers, mapper, config, objective)
+        print(f"NAS-Bench-201 unique layers ({len(layers)}, 3 data sets), eyeriss-hwnasbench, {objective}: "
+              f"{secs * 1e3:.1f} ms warm, {evaluated / secs / 1e6:.1f} M mappings/s")
+
+    _, mapper, chip = configure("eyeriss")
+    for name, batch in (("alexnet", 4), ("vgg16", 3)):
+        layers = classic_conv_layers(name, batch)
+        search_all(layers, mapper, chip, "energy")
+        secs, evaluated = search_all(layers, mapper, chip, "energy")
+        print(f"{name} CONV layers (N={batch}), eyeriss, energy: {secs * 1e3:.1f} ms warm, "
+              f"{evaluated / 1e6:.2f} M mappings, {evaluated / secs / 1e6:.1f} M mappings/s")
+
+    code = ("import time; t=time.perf_counter(); from accelmodel import estimate; "
+            "from accelmodel.workloads import nasbench201; "
+            "estimate(nasbench201('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|'),"
+            " 'eyeriss-hwnasbench'); print(time.perf_counter()-t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    print(f"cold start (new process, Numba cache warm): import + one NB201 network = {float(out.stdout):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
