@@ -211,3 +211,21 @@ def test_random_corruptions_raise(data):
         text = VALID[:pos] + ch + VALID[pos + 1:]
     with pytest.raises(ValueError):
         fbnet(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_random_list_corruptions_raise(data):
+    ops = data.draw(st.lists(st.integers(0, 8), min_size=NUM_POSITIONS, max_size=NUM_POSITIONS))
+    if data.draw(st.booleans()):
+        pos = data.draw(st.integers(0, NUM_POSITIONS - 1))
+        ops[pos] = data.draw(st.one_of(
+            st.integers(9, 10**6), st.integers(-10**6, -1), st.none(), st.floats(), st.booleans(),
+            st.text(max_size=6).filter(lambda t: t.strip() not in BLOCKS and not (
+                t.strip().isascii() and t.strip().isdigit() and int(t.strip()) < 9))))
+        with pytest.raises(ValueError, match=f"position {pos}"):
+            fbnet(ops)
+    else:
+        n = data.draw(st.integers(0, 40).filter(lambda k: k != NUM_POSITIONS))
+        with pytest.raises(ValueError, match=f"has {n} entries"):
+            fbnet((ops * 2)[:n])

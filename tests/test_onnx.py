@@ -1,4 +1,5 @@
 import numpy as np
+from hypothesis import given, settings, strategies as st
 import pytest
 
 onnx = pytest.importorskip("onnx")
@@ -232,3 +233,58 @@ def test_round_trip_classic_networks(name):
     g2 = classic(name, batch=2)
     assert [l.signature for l in back] == [l.signature for l in g2]
     assert back.macs == g2.macs
+
+
+def test_ceil_mode_and_asymmetric_pads():
+    # Caffe-style ceil-mode pooling and TF-style asymmetric padding only change the output plane; the
+    # importer picks the symmetric padding that gives the same plane (and MACs) and keeps ONNX's pads as a tag.
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], name="pool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        helper.make_node("Conv", ["p", "w"], ["y"], name="conv", strides=[2, 2], pads=[0, 0, 1, 1]),
+    ]
+    g = from_onnx(model(nodes, [weight("w", 8, 4, 3, 3)], [1, 4, 112, 112]))
+    assert g["pool"].out_shape == (1, 4, 56, 56)  # floor mode would give 55
+    assert g["conv"].out_shape == (1, 8, 28, 28)
+    assert g["conv"].tag("onnx_pads") == "0,0,1,1"
+
+
+@st.composite
+def small_cnns(draw):
+    from accelmodel.workloads import LayerGraph, conv2d, elementwise, pool
+
+    size = draw(st.sampled_from([8, 12, 16, 32]))
+    g = LayerGraph("random", (1, draw(st.sampled_from([1, 3, 4])), size, size))
+    prev, shape = (), g.input_shape
+    for i in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["conv", "conv", "dw", "pool", "residual"]))
+        k = draw(st.sampled_from([1, 3, 5]))
+        k = min(k, shape[2])
+        s = draw(st.sampled_from([1, 2]))
+        p = draw(st.integers(0, k // 2))
+        if kind == "conv":
+            groups = draw(st.sampled_from([g_ for g_ in (1, 2, 4) if shape[1] % g_ == 0]))
+            layer = conv2d(f"l{i}", shape, groups * draw(st.integers(1, 6)), k, s, p, groups=groups)
+        elif kind == "dw":
+            layer = conv2d(f"l{i}", shape, shape[1], k, s, p, groups=shape[1])
+        elif kind == "pool":
+            layer = pool(f"l{i}", shape, draw(st.sampled_from(["max", "avg"])), k, s, p)
+        else:
+            conv = g.add(conv2d(f"l{i}.conv", shape, shape[1], 3, 1, 1), prev)
+            layer = elementwise(f"l{i}", "add", shape, 2)
+            prev = [conv.name, prev[0] if prev else g.add(conv2d(f"l{i}.side", shape, shape[1], 1, 1, 0)).name]
+        prev = [g.add(layer, prev).name]
+        shape = layer.out_shape
+    return g
+
+
+@settings(max_examples=30, deadline=None)
+@given(small_cnns(), st.integers(1, 4))
+def test_random_cnns_round_trip(g, batch):
+    back = from_onnx(to_onnx(g), batch=batch)
+    assert [l.name for l in back] == [l.name for l in g]
+    assert [l.out_shape for l in back] == [(batch, *l.out_shape[1:]) for l in g]
+    assert back.macs == batch * g.macs
+    def geometry(graph):
+        return [(l.op, l.in_shape[1:], l.kernel, l.stride, l.padding, l.groups, l.num_inputs) for l in graph]
+
+    assert geometry(back) == geometry(g)  # the model's own symmetric padding is kept

@@ -283,12 +283,15 @@ class _Importer:
                                f"supported; this gives {shape}")
 
     @staticmethod
-    def _fit_padding(in_hw, out_hw, kernel, stride) -> tuple[int, int]:
-        """Symmetric padding reproducing `out_hw` (ONNX allows asymmetric pads and ceil mode; the cost depends
-        on the output plane)."""
+    def _fit_padding(in_hw, out_hw, kernel, stride, attrs) -> tuple[int, int]:
+        """Symmetric padding reproducing `out_hw`: the model's own where it is symmetric and consistent,
+        else the smallest that gives the same plane (ONNX allows asymmetric pads and ceil mode; the cost
+        depends on the output plane)."""
+        onnx_pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
         pads = []
-        for h, p_out, k, s in zip(in_hw, out_hw, kernel, stride):
-            for pad in range(0, k + 1):
+        for axis, (h, p_out, k, s) in enumerate(zip(in_hw, out_hw, kernel, stride)):
+            own = [onnx_pads[axis]] if onnx_pads[axis] == onnx_pads[axis + 2] else []
+            for pad in own + list(range(0, k + 1)):
                 if (h + 2 * pad - k) // s + 1 == p_out:
                     pads.append(pad)
                     break
@@ -325,7 +328,7 @@ class _Importer:
         if w[1] * groups != shape[1]:
             raise _Unsupported(f"weight {w} with group={groups} does not match {shape[1]} input channels")
         out_hw, stride = self._window(attrs, shape[2:], kernel)
-        padding = self._fit_padding(shape[2:], out_hw, kernel, stride)
+        padding = self._fit_padding(shape[2:], out_hw, kernel, stride, attrs)
         tags = {"onnx_op": "Conv"}
         if "pads" in attrs and len(set(attrs["pads"])) > 1:
             tags["onnx_pads"] = ",".join(map(str, attrs["pads"]))
@@ -337,7 +340,7 @@ class _Importer:
         shape = self._require_4d(tensor)
         kernel = tuple(attrs["kernel_shape"])
         out_hw, stride = self._window(attrs, shape[2:], kernel, ceil_mode=bool(attrs.get("ceil_mode", 0)))
-        padding = self._fit_padding(shape[2:], out_hw, kernel, stride)
+        padding = self._fit_padding(shape[2:], out_hw, kernel, stride, attrs)
         kind = "max" if op == "MaxPool" else "avg"
         self._add_layer(pool(label, shape, kind, kernel, stride, padding, tags={"onnx_op": op}), self._wire(tensor), out)
 
