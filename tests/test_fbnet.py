@@ -233,3 +233,14 @@ def test_random_list_corruptions_raise(data):
         n = data.draw(st.integers(0, 40).filter(lambda k: k != NUM_POSITIONS))
         with pytest.raises(ValueError, match=f"has {n} entries"):
             fbnet((ops * 2)[:n])
+
+
+def test_imagenet_conv_block_macs_by_hand():
+    g = fbnet([7] * NUM_POSITIONS, "imagenet")  # every block k5_e6
+    block_macs = lambda pos: sum(l.macs for l in g if l.tag("position") == str(pos))  # noqa: E731
+    # pos 1: 16 -> 24 channels, 112 -> 56 (stride 2 on the 5x5 depthwise conv), hidden 96.
+    assert block_macs(1) == 16 * 96 * 112 * 112 + 96 * 25 * 56 * 56 + 96 * 24 * 56 * 56
+    # pos 14: 112 -> 112 at 14x14, hidden 672, plus a residual add (no MACs).
+    assert block_macs(14) == 2 * 112 * 672 * 196 + 672 * 25 * 196
+    assert g["b14.k5_e6.add"].num_inputs == 2
+    assert g["header"].macs == 352 * 1984 * 49
