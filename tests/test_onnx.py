@@ -288,3 +288,13 @@ def test_random_cnns_round_trip(g, batch):
         return [(l.op, l.in_shape[1:], l.kernel, l.stride, l.padding, l.groups, l.num_inputs) for l in graph]
 
     assert geometry(back) == geometry(g)  # the model's own symmetric padding is kept
+
+
+def test_weights_from_constant_nodes():
+    w = numpy_helper.from_array(np.zeros((6, 3, 3, 3), np.float32), "wv")
+    nodes = [
+        helper.make_node("Constant", [], ["w"], name="wconst", value=w),
+        helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1]),
+    ]
+    g = from_onnx(model(nodes, [], [1, 3, 8, 8]))
+    assert g["conv"].out_shape == (1, 6, 8, 8) and g["conv"].macs == 6 * 27 * 64

@@ -161,8 +161,13 @@ class _Importer:
 
         for i, node in enumerate(self.nodes):
             inputs = [t for t in node.input if t]
-            if node.op_type == "Constant" or (inputs and all(t in self.constants for t in inputs)) or not inputs:
-                # Constants and shape arithmetic: no activation moves.
+            if node.op_type == "Constant":
+                value = self._attrs(node).get("value")
+                dims = tuple(value.dims) if value is not None and hasattr(value, "dims") else ()
+                self.constants[node.output[0]] = self.shapes.get(node.output[0], dims)
+                continue
+            if not inputs or all(t in self.constants for t in inputs):
+                # Arithmetic on constants and shapes only: no activation moves.
                 for out in node.output:
                     self.constants[out] = self.shapes.get(out, ())
                 continue
