@@ -1,0 +1,269 @@
+"""Eyeriss RS mapper: contract, legality, optimality of the search, invariants, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accelmodel import estimate
+from accelmodel.estimate import configure
+from accelmodel.mappers import eyeriss_kernels as K
+from accelmodel.mappers import eyeriss_rs as rs
+from accelmodel.specs import SpecError, load_spec
+from accelmodel.workloads import conv2d, elementwise, linear, nasbench201, pool
+
+SPECS = ("eyeriss", "eyeriss-hwnasbench")
+OBJECTIVES = ("latency", "energy", "edp")
+
+
+def config_of(name, overrides=None):
+    return configure(name, overrides)[2]
+
+
+def mapping_of(cost: "rs.LayerCost", layer, config) -> np.ndarray:
+    """The mapping vector behind a LayerCost, recovered by re-searching (the record keeps the string)."""
+    shape = rs.layer_shape(layer, config)
+    mp, _, _, _ = K.search(shape, config.hw, 0)
+    return mp
+
+
+# ---- strategies -------------------------------------------------------------------------------------
+
+@st.composite
+def conv_layers(draw):
+    """Small but varied convolutions: strided, grouped, depthwise, 1x1 and FC-like."""
+    groups = draw(st.sampled_from([1, 1, 1, 2, 4]))
+    c = groups * draw(st.sampled_from([1, 2, 3, 4, 6, 8, 16]))
+    depthwise = groups > 1 and draw(st.booleans())
+    if depthwise:
+        groups = c
+    k = c if depthwise else groups * draw(st.sampled_from([1, 2, 4, 5, 8, 12, 16, 32]))
+    kernel = draw(st.sampled_from([1, 3, 5]))
+    stride = draw(st.sampled_from([1, 1, 2]))
+    hw = draw(st.integers(min_value=max(kernel, 2), max_value=20))
+    n = draw(st.sampled_from([1, 1, 2, 3, 4]))
+    return conv2d("p", (n, c, hw, hw), k, kernel, stride, kernel // 2, groups=groups)
+
+
+# ---- contract and records ---------------------------------------------------------------------------
+
+def test_specs_load_and_configure():
+    for name in SPECS:
+        spec = load_spec(name)
+        assert spec.paradigm == rs.PARADIGM
+        cfg = rs.configure(spec)
+        assert cfg.pes == 168
+        assert cfg.default_objective in OBJECTIVES
+        hash(cfg.key)
+    assert config_of("eyeriss").glb_words == 108 * 1024 // 2
+    assert config_of("eyeriss-hwnasbench").clock_hz == 250e6
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("pe_array.rows", 0, "pe_array.rows"),
+    ("spads.filter_words", "many", "spads.filter_words"),
+    ("conventions.pooling", "sum", "conventions.pooling"),
+    ("energy_pj.dram", -1.0, "energy_pj.dram"),
+    ("default_objective", "speed", "default_objective"),
+])
+def test_bad_spec_fields_are_named(field, value, needle):
+    with pytest.raises(SpecError, match=needle):
+        config_of("eyeriss", {field: value})
+
+
+def test_layer_cost_record_and_estimate_frame():
+    graph = nasbench201("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
+    est = estimate(graph, "eyeriss-hwnasbench")
+    frame = est.layers
+    for col in ("name", "type", "macs", "latency_ms", "energy_mj", "dram_accesses", "utilization", "mapping",
+                "energy_dram_mj", "energy_mac_mj", "energy_rf_mj", "energy_noc_mj", "energy_glb_mj"):
+        assert col in frame.columns
+    assert len(frame) == len(graph)
+    assert {"conv2d", "pool", "identity", "zero", "add", "fc"} <= set(frame["type"])
+    convs = frame[frame["type"] == "conv2d"]
+    assert (convs["latency_ms"] > 0).all() and (convs["energy_mj"] > 0).all()
+    assert convs["mapping"].str.startswith("RS set").all()
+    assert ((convs["utilization"] > 0) & (convs["utilization"] <= 1)).all()
+    # identity and zero are free in HW-NAS-Bench's convention; an add costs its DRAM round trip
+    assert (frame.loc[frame["type"].isin(["identity", "zero"]), "latency_ms"] == 0).all()
+    adds = frame[frame["type"] == "add"]
+    assert (adds["latency_ms"] > 0).all() and (adds["dram_accesses"] > 0).all()
+    assert est.latency_ms == pytest.approx(frame["latency_ms"].sum())
+    assert est.energy_mj == pytest.approx(frame["energy_mj"].sum())
+
+
+def test_add_costs_its_traffic_exactly():
+    cfg = config_of("eyeriss-hwnasbench")
+    add = elementwise("a", "add", (1, 32, 16, 16), 3)
+    cost = rs.map_layer(add, cfg, "latency")
+    words = 4 * 32 * 16 * 16  # three inputs read, one output written
+    assert cost.accesses["dram"] == words
+    assert cost.cycles == pytest.approx(words / cfg.bw_elementwise)
+    assert cost.energy_j["dram"] == pytest.approx(words * cfg.e_dram_pj * 1e-12)
+
+
+def test_pooling_follows_the_dense_conv_convention():
+    """HW-NAS-Bench costs a 3x3 average pooling like the dense 3x3 conv of the same shape (minus MAC energy)."""
+    cfg = config_of("eyeriss-hwnasbench")
+    p = pool("p", (1, 16, 32, 32), "avg", 3, 1)
+    c = conv2d("c", (1, 16, 32, 32), 16, 3, 1, 1)
+    cp, cc = rs.map_layer(p, cfg, "latency"), rs.map_layer(c, cfg, "latency")
+    assert cp.cycles == cc.cycles
+    assert cp.energy_j["mac"] == 0 and cc.energy_j["mac"] > 0
+    assert cp.energy_total_j == pytest.approx(cc.energy_total_j - cc.energy_j["mac"])
+    # the chip profile runs pooling per channel instead
+    chip = config_of("eyeriss")
+    assert rs.map_layer(p, chip, "latency").cycles < rs.map_layer(c, chip, "latency").cycles
+
+
+def test_objectives_order_their_own_metric():
+    layer = conv2d("c", (2, 64, 14, 14), 96, 3, 1, 1)
+    for name in SPECS:
+        cfg = config_of(name)
+        lat, en, edp = (rs.map_layer(layer, cfg, o) for o in OBJECTIVES)
+        assert lat.cycles <= en.cycles * (1 + 1e-9) and lat.cycles <= edp.cycles * (1 + 1e-9)
+        assert en.energy_total_j <= lat.energy_total_j * (1 + 1e-9)
+        assert en.energy_total_j <= edp.energy_total_j * (1 + 1e-9)
+        assert edp.cycles * edp.energy_total_j <= lat.cycles * lat.energy_total_j * (1 + 1e-9)
+        assert edp.cycles * edp.energy_total_j <= en.cycles * en.energy_total_j * (1 + 1e-9)
+
+
+def test_fc_and_grouped_layers_map():
+    cfg = config_of("eyeriss")
+    fc = rs.map_layer(linear("fc", (4, 256, 6, 6), 4096), cfg, "energy")
+    assert fc.macs == 4 * 256 * 36 * 4096 and fc.cycles > 0
+    dw = conv2d("dw", (1, 32, 28, 28), 32, 3, 2, 1, groups=32)
+    cost = rs.map_layer(dw, cfg, "latency")
+    assert "g1" in cost.mapping and cost.macs == dw.macs
+
+
+# ---- the search: legality and true optimality ----------------------------------------------------------
+
+def brute_force(shape, hw, objective):
+    """Every factorisation, no pruning: the reference the pruned search must match."""
+    def splits(n, parts):
+        if parts == 1:
+            yield (n,)
+            return
+        for d in range(1, n + 1):
+            if n % d == 0:
+                for rest in splits(n // d, parts - 1):
+                    yield (d,) + rest
+    N, G, M, C, E = (int(shape[i]) for i in (K.L_N, K.L_G, K.L_M, K.L_C, K.L_E))
+    best, best_key = None, None
+    cost = np.zeros(K.NCOST)
+    mp = np.ones(K.NMAP, np.int64)
+    for m, c, e, n, g in itertools.product(splits(M, 4), splits(C, 4), splits(E, 2), splits(N, 2), splits(G, 2)):
+        mp[:] = (*m, *c, *e, *n, *g)
+        K.mapping_cost(shape, mp, hw, cost)
+        if cost[K.CO_LEGAL] != 1:
+            continue
+        cyc, en = cost[K.CO_CYCLES], cost[K.CO_ENERGY]
+        key = {"latency": (cyc, en), "energy": (en, cyc), "edp": (cyc * en,)}[objective]
+        if best_key is None or key < best_key:
+            best, best_key = (cyc, en), key
+    return best
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(OBJECTIVES))
+def test_pruned_search_finds_the_brute_force_optimum(layer, spec, objective):
+    cfg = config_of(spec)
+    shape = rs.layer_shape(layer, cfg)
+    if shape[K.L_M] * shape[K.L_C] > 256:  # keep the brute force small
+        return
+    mp, cost, _, _ = K.search(shape, cfg.hw, rs.OBJECTIVE_CODES[objective])
+    expected = brute_force(shape, cfg.hw, objective)
+    if expected is None:
+        assert mp[K.MAP_M0] == 0
+        return
+    got = (cost[K.CO_CYCLES], cost[K.CO_ENERGY])
+    if objective == "edp":
+        assert got[0] * got[1] == pytest.approx(expected[0] * expected[1], rel=1e-9)
+    else:
+        main = 0 if objective == "latency" else 1
+        assert got[main] == pytest.approx(expected[main], rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(OBJECTIVES))
+def test_invariants_of_the_chosen_mapping(layer, spec, objective):
+    """latency >= MACs / peak; energy >= MACs x E_MAC; the mapping respects every capacity; the fast
+    inner-loop cost equals the full cost; evaluate_mapping reproduces the searched cost."""
+    cfg = config_of(spec)
+    cost = rs.map_layer(layer, cfg, objective)
+    assert cost.latency_s >= layer.macs / (cfg.pes * cfg.clock_hz) * (1 - 1e-12)
+    assert cost.energy_total_j >= layer.macs * cfg.e_mac_pj * 1e-12 * (1 - 1e-12)
+    assert 0 < cost.utilization <= 1 + 1e-12
+    shape = rs.layer_shape(layer, cfg)
+    mp, full, _, _ = K.search(shape, cfg.hw, rs.OBJECTIVE_CODES[objective])
+    assert K.check_mapping(shape, mp, cfg.hw) == 1
+    f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
+    assert shape[K.L_R] * f["e1"] * f["m1"] * f["c1"] * f["g1"] <= cfg.pes
+    assert f["n0"] * f["c0"] * shape[K.L_S] <= cfg.spad_ifmap
+    assert f["m0"] * f["c0"] * shape[K.L_S] <= cfg.spad_filter
+    assert f["m0"] * f["n0"] <= cfg.spad_psum
+    assert K.glb_words(shape, mp) <= cfg.glb_words
+    fast = K._cycles_energy(shape, cfg.hw, *(f[k] for k in ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1",
+                                                           "e3", "n3", "g1")))
+    assert fast[0] == pytest.approx(full[K.CO_CYCLES], rel=1e-12)
+    assert fast[1] == pytest.approx(full[K.CO_ENERGY], rel=1e-12)
+    again = rs.evaluate_mapping(layer, cfg, f)
+    assert again.cycles == pytest.approx(cost.cycles) and again.energy_total_j == pytest.approx(cost.energy_total_j)
+    assert again.mapping == cost.mapping
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(OBJECTIVES),
+       grow=st.sampled_from(["glb", "array"]))
+def test_more_resources_never_make_the_optimum_worse(layer, spec, objective, grow):
+    base = config_of(spec)
+    if grow == "glb":
+        bigger = config_of(spec, {"glb.kb": load_spec(spec).get("glb.kb") * 2})
+    else:
+        bigger = config_of(spec, {"pe_array.rows": 16, "pe_array.cols": 16})
+    a = rs.map_layer(layer, base, objective)
+    b = rs.map_layer(layer, bigger, objective)
+    score = {"latency": lambda c: c.cycles, "energy": lambda c: c.energy_total_j,
+             "edp": lambda c: c.cycles * c.energy_total_j}[objective]
+    assert score(b) <= score(a) * (1 + 1e-9)
+
+
+# ---- bad input ------------------------------------------------------------------------------------------
+
+def test_unmappable_layer_names_layer_and_capacity():
+    cfg = config_of("eyeriss")
+    tall = conv2d("tall_filter", (1, 8, 32, 32), 8, 13, 1, 6)
+    with pytest.raises(rs.MappingError, match=r"tall_filter.*12 PE rows"):
+        rs.map_layer(tall, cfg, "latency")
+    tiny = config_of("eyeriss", {"glb.kb": 0.5})
+    wide = conv2d("wide_rows", (1, 64, 8, 512), 64, 3, 1, 1)
+    with pytest.raises(rs.MappingError, match=r"wide_rows.*global buffer"):
+        rs.map_layer(wide, tiny, "latency")
+
+
+def test_evaluate_mapping_rejects_illegal_and_unknown_factors():
+    cfg = config_of("eyeriss")
+    layer = conv2d("c", (1, 16, 16, 16), 32, 3, 1, 1)
+    with pytest.raises(rs.MappingError, match="filter spad"):
+        rs.evaluate_mapping(layer, cfg, {"m0": 32, "c0": 4})
+    with pytest.raises(rs.MappingError, match="PE array"):
+        rs.evaluate_mapping(layer, cfg, {"e1": 16, "m1": 8})
+    with pytest.raises(rs.MappingError, match="unknown mapping factor"):
+        rs.evaluate_mapping(layer, cfg, {"q0": 2})
+    with pytest.raises(rs.MappingError, match="does not divide"):
+        rs.evaluate_mapping(layer, cfg, {"m0": 3})
+    # unbounded bandwidths: the cycles are the compute cycles, MACs / PEs in use
+    ok = rs.evaluate_mapping(layer, config_of("eyeriss-hwnasbench"), {"m0": 4, "e1": 16, "m1": 2, "c1": 1})
+    assert ok.extra["pes_used"] == 3 * 16 * 2
+    assert ok.cycles == pytest.approx(16 * 32 * 16 * 16 * 9 / (3 * 16 * 2))
+
+
+def test_unequal_strides_are_refused():
+    cfg = config_of("eyeriss")
+    with pytest.raises(rs.MappingError, match="stride"):
+        rs.map_layer(conv2d("odd", (1, 4, 16, 16), 4, 3, (1, 2), 1), cfg, "latency")
