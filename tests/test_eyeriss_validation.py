@@ -1,0 +1,133 @@
+"""Eyeriss models against published figures: HW-NAS-Bench's Eyeriss columns and the Eyeriss chip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.stats import kendalltau
+
+from accelmodel import estimate
+from accelmodel.workloads import get, nasbench201
+
+
+def mape(pred, ref) -> float:
+    pred, ref = np.asarray(pred, float), np.asarray(ref, float)
+    return float(np.mean(np.abs(pred - ref) / ref))
+
+
+# ---- HW-NAS-Bench (eyeriss-hwnasbench) --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def calibration(reference):
+    return pd.read_csv(reference / "hwnasbench_nb201_cifar10_calibration.csv")
+
+
+@pytest.fixture(scope="module")
+def examples(reference):
+    return yaml.safe_load((reference / "hwnasbench_examples.yaml").read_text())
+
+
+def test_nb201_cifar10_latency_rank_and_error(calibration):
+    """1,000 NAS-Bench-201 networks: Kendall tau-b >= 0.95 on values rounded to 1 ns, MAPE <= 5 %."""
+    ref = calibration["eyeriss_latency_ms"].to_numpy()
+    pred = np.array([estimate(nasbench201(a, "cifar10"), "eyeriss-hwnasbench").latency_ms
+                     for a in calibration["arch_str"]])
+    tau = kendalltau(np.round(pred * 1e6), np.round(ref * 1e6), variant="b").statistic
+    err = mape(pred, ref)
+    print(f"eyeriss-hwnasbench NB201 CIFAR-10 (n={len(ref)}): Kendall tau-b {tau:.4f}, MAPE {err:.2%}")
+    assert tau >= 0.95
+    assert err <= 0.05
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "ImageNet16-120"])
+def test_nb201_example_energy_and_latency(examples, dataset):
+    entry = examples["nasbench201"][0]
+    ref = entry[dataset]
+    est = estimate(nasbench201(entry["arch_str"], dataset), "eyeriss-hwnasbench")
+    print(f"NB201 #0 {dataset}: energy {est.energy_mj:.4f} mJ (ref {ref['eyeriss_energy']:.4f}), "
+          f"latency {est.latency_ms:.4f} ms (ref {ref['eyeriss_latency']:.4f})")
+    assert est.energy_mj == pytest.approx(ref["eyeriss_energy"], rel=0.10)
+    assert est.latency_ms == pytest.approx(ref["eyeriss_latency"], rel=0.10)
+
+
+def fbnet_example(examples):
+    entry = examples["fbnet"][0]
+    ops = ",".join(str(i) for i in entry["op_idx_list"])
+    return entry, estimate(get(f"fbnet:{ops}", dataset="cifar100"), "eyeriss-hwnasbench")
+
+
+def test_fbnet_example_latency(examples):
+    """A network from a space the profile was not calibrated on (FBNet, all k3_e1 blocks, CIFAR-100)."""
+    entry, est = fbnet_example(examples)
+    ref = entry["cifar100"]["eyeriss_latency"]
+    print(f"FBNet k3_e1 x22 CIFAR-100: latency {est.latency_ms:.4f} ms (ref {ref:.4f})")
+    assert est.latency_ms == pytest.approx(ref, rel=0.10)
+
+
+@pytest.mark.xfail(strict=True, reason="HW-NAS-Bench's FBNet energies are ~2.0x what the same unit energies give "
+                   "for FBNet while NB201 energies match within 1 %; the cause (a different simulator set-up or "
+                   "sum instead of average for FBNet) is not documented, so it is reported, not fitted")
+def test_fbnet_example_energy(examples):
+    entry, est = fbnet_example(examples)
+    assert est.energy_mj == pytest.approx(entry["cifar100"]["eyeriss_energy"], rel=0.10)
+
+
+# ---- the Eyeriss chip (eyeriss) ----------------------------------------------------------------------
+
+def conv_part(network: str, batch: int):
+    """The CONV layers of a classic network (the chip measurements cover CONV layers only)."""
+    graph = get(network, batch=batch)
+    return [layer for layer in graph.layers if layer.op == "conv2d"]
+
+
+def chip_figures(network: str, batch: int):
+    from accelmodel.estimate import configure, layer_frame, map_layers
+
+    _, mapper, config = configure("eyeriss")
+    layers = conv_part(network, batch)
+    frame = layer_frame(layers, map_layers(layers, mapper, config, config.default_objective))
+    latency_s = frame["latency_ms"].sum() / 1e3
+    on_chip_j = (frame["energy_mj"].sum() - frame["energy_dram_mj"].sum()) / 1e3
+    return {
+        "fps": batch / latency_s,
+        "power_mw": on_chip_j / latency_s * 1e3,
+        "dram_per_mac": frame["dram_accesses"].sum() / frame["macs"].sum(),
+        "macs": int(frame["macs"].sum()),
+    }
+
+
+def test_alexnet_conv_on_the_chip(reference):
+    chip = yaml.safe_load((reference / "board_measurements.yaml").read_text())["eyeriss_chip"]
+    measured = chip["alexnet_conv_layers"]
+    got = chip_figures("alexnet", 4)
+    print(f"AlexNet CONV N=4 on eyeriss: {got['fps']:.1f} fps (meas. {measured['frames_per_second']}), "
+          f"{got['power_mw']:.0f} mW (meas. {measured['power_mw']}), "
+          f"{got['dram_per_mac']:.4f} DRAM acc/MAC (meas. {measured['dram_accesses_per_mac']})")
+    assert got["macs"] == pytest.approx(4 * 666e6, rel=0.01)
+    assert got["fps"] == pytest.approx(measured["frames_per_second"], rel=0.10)
+    assert got["power_mw"] == pytest.approx(measured["power_mw"], rel=0.20)
+    assert got["dram_per_mac"] == pytest.approx(measured["dram_accesses_per_mac"], rel=0.25)
+
+
+#: VGG-16 CONV layers on the chip, batch N=3: Chen et al., JSSC 52(1) 2017, abstract and Sec. VI:
+#: "0.7 frames/s and 0.0035 DRAM access/MAC for VGG-16 at 236 mW (N = 3)".
+VGG16_ON_CHIP = {"frames_per_second": 0.7, "power_mw": 236, "dram_accesses_per_mac": 0.0035}
+
+
+def test_vgg16_conv_power_and_dram_on_the_chip():
+    got = chip_figures("vgg16", 3)
+    print(f"VGG-16 CONV N=3 on eyeriss: {got['fps']:.2f} fps (meas. 0.7), {got['power_mw']:.0f} mW (meas. 236), "
+          f"{got['dram_per_mac']:.4f} DRAM acc/MAC (meas. 0.0035)")
+    assert got["macs"] == pytest.approx(3 * 15.35e9, rel=0.01)
+    assert got["power_mw"] == pytest.approx(VGG16_ON_CHIP["power_mw"], rel=0.20)
+    assert got["dram_per_mac"] == pytest.approx(VGG16_ON_CHIP["dram_accesses_per_mac"], rel=0.25)
+
+
+@pytest.mark.xfail(strict=True, reason="the model runs VGG-16 at ~1.2 fps where the chip measured 0.7: the RS "
+                   "mapping keeps 96-168 PEs busy and DRAM time is included, so what slows the chip on VGG-16's "
+                   "224x224 layers is not captured by the spec's published parameters")
+def test_vgg16_conv_frame_rate_on_the_chip():
+    got = chip_figures("vgg16", 3)
+    assert got["fps"] == pytest.approx(VGG16_ON_CHIP["frames_per_second"], rel=0.10)
