@@ -27,6 +27,11 @@ Layer types (how Eyeriss runs each; the spec's ``conventions`` section chooses w
 - identity: ``free`` (a skip connection is a pointer) or ``copy`` (read + write through DRAM).
 - zero: always free (an edge that contributes nothing).
 
+Spills: the space already moves data to DRAM when the GLB is too small -- ifmap re-fetches (m3), partial-sum
+spills (c3), output-row strips (e3) and image groups (n3) are DRAM-level factors that every search considers.
+A layer that still has no legal mapping (a filter taller than the array, or a single input-row strip wider
+than the GLB: output columns are not tiled) raises `MappingError` naming the layer and the binding capacity.
+
 Public helpers: `evaluate_mapping(layer, config, mapping)` costs one given mapping (a dict of factors,
 see its docstring); `format_mapping` prints one.
 """
@@ -87,7 +92,6 @@ class EyerissConfig:
     global_pooling: str
     add: str
     identity: str
-    allow_spill: bool
     dram_overlap: bool
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
 
@@ -138,7 +142,6 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         global_pooling=g(f"{conv}.global_pooling", str, choices=("dense_conv", "depthwise", "memory_traffic")),
         add=g(f"{conv}.add", str, choices=("memory_traffic", "free")),
         identity=g(f"{conv}.identity", str, choices=("free", "copy")),
-        allow_spill=g("options.allow_spill", bool),
         dram_overlap=g("options.dram_overlap", bool),
     )
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
@@ -277,9 +280,6 @@ def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
     if mp[K.MAP_M0] == 0:
         what = K.ILLEGAL_NAMES.get(int(binding), "capacity")
         detail = _capacity_detail(what, config, shape)
-        if config.allow_spill:
-            raise MappingError(f"layer {layer.name!r}: no legal RS mapping ({detail}); spills beyond the RS space "
-                               "are not modelled")
         raise MappingError(f"layer {layer.name!r}: no legal RS mapping; binding capacity: {detail}")
     return _layer_cost(layer, config, shape, mp, cost, evaluated)
 
