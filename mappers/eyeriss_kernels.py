@@ -52,8 +52,12 @@ MAP_NAMES = ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1", "e3", "n0", "
 # ---- hardware vector ------------------------------------------------------------------------------
 (HW_PES, HW_ROWS, HW_SPAD_IFMAP, HW_SPAD_FILTER, HW_SPAD_PSUM, HW_GLB_WORDS, HW_BW_DRAM, HW_BW_GLB,
  HW_BW_NOC, HW_E_MAC, HW_E_RF, HW_E_NOC, HW_E_GLB, HW_E_DRAM, HW_E_IDLE, HW_MAC_SCALE, HW_RF_SCALE,
- HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP) = range(19)
-NHW = 19
+ HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT) = range(21)
+NHW = 21
+#: HW_PLACEMENT values: how PE sets are placed on the physical array.
+PLACEMENT_COUNT = 0   # any set shape fits while the PE count allows (sets folded into strips; DNN-Chip Predictor)
+PLACEMENT_STACKED = 1  # a set is R rows x e1 <= cols columns; copies stack along the rows (R x copies <= rows)
+PLACEMENT_NAMES = ("count", "stacked")
 
 # ---- cost vector (what `mapping_cost` returns) ------------------------------------------------------
 (CO_CYCLES, CO_COMPUTE, CO_MACS, CO_PES_USED, CO_A_DRAM, CO_A_GLB, CO_A_NOC, CO_A_RF, CO_E_MAC, CO_E_RF,
@@ -83,7 +87,7 @@ def check_mapping(shape, mp, hw):
         return 0
     if R > hw[HW_ROWS]:
         return -6
-    if R * mp[MAP_E1] * mp[MAP_M1] * mp[MAP_C1] * mp[MAP_G1] > hw[HW_PES]:
+    if not _sets_fit(R, mp[MAP_E1], mp[MAP_M1] * mp[MAP_C1] * mp[MAP_G1], hw):
         return -1
     if mp[MAP_N0] * mp[MAP_C0] * S > hw[HW_SPAD_IFMAP]:
         return -2
@@ -94,6 +98,14 @@ def check_mapping(shape, mp, hw):
     if glb_words(shape, mp) > hw[HW_GLB_WORDS]:
         return -5
     return 1
+
+
+@njit(cache=True, inline="always")
+def _sets_fit(R, e1, copies, hw):
+    """Whether `copies` logical PE sets of R x e1 fit the physical array (monotone in e1 and copies)."""
+    if hw[HW_PLACEMENT] == PLACEMENT_STACKED:
+        return e1 <= hw[HW_COLS] and R * copies <= hw[HW_ROWS]
+    return R * e1 * copies <= hw[HW_PES]
 
 
 @njit(cache=True)
@@ -262,7 +274,6 @@ def search(shape, hw, objective):
     """
     N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
     F, R, S, U = shape[L_F], shape[L_R], shape[L_S], shape[L_U]
-    pes = hw[HW_PES]
     best = np.zeros(NMAP, np.int64)
     best_cost = np.zeros(NCOST)
     best_cycles = np.inf
@@ -294,18 +305,18 @@ def search(shape, hw, objective):
                 if n0 * c0 * S > hw[HW_SPAD_IFMAP] or m0 * c0 * S > hw[HW_SPAD_FILTER]:
                     break
                 for e1 in dE:
-                    if R * e1 > pes:
+                    if not _sets_fit(R, e1, 1, hw):
                         if binding == 0:
                             binding = -1
                         break
                     in_rows = (e1 - 1) * U + R
                     for g1 in dG:
-                        if R * e1 * g1 > pes:
+                        if not _sets_fit(R, e1, g1, hw):
                             break
                         for c1 in dC:
                             if (C // c0) % c1 != 0:
                                 continue
-                            if R * e1 * g1 * c1 > pes:
+                            if not _sets_fit(R, e1, g1 * c1, hw):
                                 break
                             ifmap_words = n0 * g1 * c0 * c1 * in_rows * in_cols
                             if ifmap_words + n0 * g1 * m0 * e1 * F > hw[HW_GLB_WORDS]:
@@ -315,7 +326,7 @@ def search(shape, hw, objective):
                             for m1 in dM:
                                 if (M // m0) % m1 != 0:
                                     continue
-                                if R * e1 * g1 * c1 * m1 > pes:
+                                if not _sets_fit(R, e1, g1 * c1 * m1, hw):
                                     break
                                 for m2 in dM:
                                     if (M // (m0 * m1)) % m2 != 0:

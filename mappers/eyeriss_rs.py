@@ -93,6 +93,7 @@ class EyerissConfig:
     add: str
     identity: str
     dram_overlap: bool
+    placement: str
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
 
     @property
@@ -143,6 +144,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         add=g(f"{conv}.add", str, choices=("memory_traffic", "free")),
         identity=g(f"{conv}.identity", str, choices=("free", "copy")),
         dram_overlap=g("options.dram_overlap", bool),
+        placement=g("pe_array.placement", str, choices=K.PLACEMENT_NAMES),
     )
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
     # compression shrinks activation traffic to and from DRAM (weights are not compressed on the chip).
@@ -150,6 +152,8 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     rf_scale = 1.0 - zero_fraction / 3.0 if zero_gating else 1.0  # one of the three spad streams is gated
     hw = np.zeros(K.NHW)
     hw[K.HW_PES] = rows * cols
+    hw[K.HW_COLS] = cols
+    hw[K.HW_PLACEMENT] = K.PLACEMENT_NAMES.index(cfg_fields["placement"])
     hw[K.HW_ROWS] = rows
     hw[K.HW_SPAD_IFMAP] = cfg_fields["spad_ifmap"]
     hw[K.HW_SPAD_FILTER] = cfg_fields["spad_filter"]

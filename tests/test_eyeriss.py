@@ -233,6 +233,18 @@ def test_more_resources_never_make_the_optimum_worse(layer, spec, objective, gro
     assert score(b) <= score(a) * (1 + 1e-9)
 
 
+def test_stacked_placement_respects_the_array_geometry():
+    cfg = config_of("eyeriss-hwnasbench", {"pe_array.placement": "stacked"})
+    for layer in (conv2d("c1", (1, 16, 32, 32), 16, 1, 1, 0), conv2d("c3", (1, 64, 8, 8), 64, 3, 1, 1)):
+        shape = rs.layer_shape(layer, cfg)
+        mp, cost, _, _ = K.search(shape, cfg.hw, 0)
+        f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
+        assert f["e1"] <= cfg.pe_cols
+        assert shape[K.L_R] * f["m1"] * f["c1"] * f["g1"] <= cfg.pe_rows
+        count = rs.map_layer(layer, config_of("eyeriss-hwnasbench"), "latency")
+        assert cost[K.CO_CYCLES] >= count.cycles  # stacking is a subset of the count rule's placements
+
+
 # ---- bad input ------------------------------------------------------------------------------------------
 
 def test_unmappable_layer_names_layer_and_capacity():
