@@ -12,8 +12,9 @@ Mapping vector ``mapping`` (int64[NMAP], see the MAP_* indices): the RS tiling o
 ICASSP 2020):
   m0 c0 n0  -- RF level: filters, channels and images a PE interleaves in its scratchpads
   m1 c1 e1 g1 -- spatial: the logical PE set is R filter rows x e1 output rows; it is replicated m1 x c1 x g1
-               times (different filters / channels / groups) on the physical array (folding is implied
-               by the PE count: a set taller or wider than the array is folded into strips)
+               times (different filters / channels / groups) on the physical array; HW_PLACEMENT says
+               how sets fit: ``count`` (the PE count bounds them, sets being folded into strips) or
+               ``stacked`` (a set is R rows x e1 <= cols columns and copies stack along the rows)
   m2 c2 g2  -- GLB level: passes over filters, channels and groups while the ifmap tile stays in the GLB
   m3 c3 e3 n3 -- DRAM level: ifmap re-fetches (m3), partial-sum spills (c3), output-row strips (e3) and
                image groups (n3)
