@@ -12,7 +12,7 @@ import sys
 import time
 
 from accelmodel.estimate import configure
-from accelmodel.workloads import conv2d, nasbench201
+from accelmodel.workloads import get, nasbench201
 from accelmodel.workloads.nasbench201 import DATASETS, OPS, arch_string
 
 
@@ -25,23 +25,6 @@ def nb201_unique_layers():
             for sig, (layer, _count) in graph.unique_layers().items():
                 layers.setdefault(sig, layer)
     return list(layers.values())
-
-
-def classic_conv_layers(name: str, batch: int):
-    """AlexNet's five and VGG-16's thirteen CONV layers (built here so the benchmark needs no zoo)."""
-    if name == "alexnet":
-        n = batch
-        return [conv2d("conv1", (n, 3, 227, 227), 96, 11, 4, 0), conv2d("conv2", (n, 96, 27, 27), 256, 5, 1, 2, groups=2),
-                conv2d("conv3", (n, 256, 13, 13), 384, 3, 1, 1), conv2d("conv4", (n, 384, 13, 13), 384, 3, 1, 1, groups=2),
-                conv2d("conv5", (n, 384, 13, 13), 256, 3, 1, 1, groups=2)]
-    out, shape, i = [], (batch, 3, 224, 224), 0
-    for channels, reps in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
-        for _ in range(reps):
-            layer = conv2d(f"conv{i}", shape, channels, 3, 1, 1)
-            out.append(layer)
-            shape, i = layer.out_shape, i + 1
-        shape = (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
-    return out
 
 
 def search_all(layers, mapper, config, objective):
@@ -69,12 +52,12 @@ def main():
               f"{secs * 1e3:.1f} ms warm, {evaluated / secs / 1e6:.1f} M mappings/s")
 
     _, mapper, chip = configure("eyeriss")
-    for name, batch in (("alexnet", 4), ("vgg16", 3)):
-        layers = classic_conv_layers(name, batch)
+    for name, batch in (("alexnet", 4), ("vgg16", 3), ("alexnet", 1), ("vgg16", 1)):
+        layers = [layer for layer, _ in get(name, batch=batch).unique_layers().values()]
         search_all(layers, mapper, chip, "energy")
         secs, evaluated = search_all(layers, mapper, chip, "energy")
-        print(f"{name} CONV layers (N={batch}), eyeriss, energy: {secs * 1e3:.1f} ms warm, "
-              f"{evaluated / 1e6:.2f} M mappings, {evaluated / secs / 1e6:.1f} M mappings/s")
+        print(f"{name} whole network (N={batch}, {len(layers)} unique layers), eyeriss, energy: {secs * 1e3:.1f} ms "
+              f"warm, {evaluated / 1e6:.2f} M mappings, {evaluated / secs / 1e6:.1f} M mappings/s")
 
     code = ("import time; t=time.perf_counter(); from accelmodel import estimate; "
             "from accelmodel.workloads import nasbench201; "
