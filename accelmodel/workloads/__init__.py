@@ -6,6 +6,10 @@ import os
 
 from .graph import OPS, Layer, LayerGraph, conv2d, elementwise, global_avgpool, linear, pool
 from .nasbench201 import nasbench201, nasbench201_arch_strings, read_index_file
+# Imported eagerly: once a submodule is loaded, Python binds its module object to the package attribute of
+# the same name, which would shadow a lazily provided function `fbnet` / `classic`.
+from .classic import classic
+from .fbnet import fbnet
 
 
 def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
@@ -21,15 +25,13 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
     if name.startswith("nb201:"):
         return nasbench201(name[len("nb201:"):], dataset=dataset or "cifar10", batch=batch)
     if name.startswith("fbnet:"):
-        from .fbnet import fbnet, parse_ops
+        from .fbnet import parse_ops
 
         return fbnet(parse_ops(name[len("fbnet:"):]), dataset=dataset or "cifar100", batch=batch)
     if name.endswith(".onnx") or os.path.exists(name):
         from .onnx import from_onnx
 
         return from_onnx(name, batch=batch)
-    from .classic import classic
-
     return classic(name, batch=batch)
 
 
@@ -40,13 +42,7 @@ __all__ = [
 
 
 def __getattr__(attr):
-    # Lazy so that importing accelmodel does not import onnx; fbnet/classic are cheap but kept alike.
-    if attr == "fbnet":
-        from .fbnet import fbnet
-        return fbnet
-    if attr == "classic":
-        from .classic import classic
-        return classic
+    # Lazy so that importing accelmodel does not import onnx.
     if attr == "from_onnx":
         from .onnx import from_onnx
         return from_onnx
