@@ -1,0 +1,511 @@
+"""Numba kernels of the generic-paradigm mapper (see mappers/generic.py for the model and its conventions).
+
+Everything here takes arrays and scalars. A layer is a float64 vector indexed by the ``L_*`` constants; a
+mapping search returns a record array indexed by the ``F_*`` constants, one record per
+(register-file size, local-memory size, bandwidth) cell so that one pass over the mapping space answers a
+whole grid of memory/bandwidth configurations (used by `accelmodel.search`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ---- layer vector ------------------------------------------------------------------------------
+L_N, L_K, L_CG, L_P, L_Q, L_R, L_S, L_SH, L_SW, L_PH, L_PW, L_H, L_W, L_G, L_KG = range(15)
+LAYER_FIELDS = 15
+
+# ---- loop orders (outer -> inner, after the batch loop n which is always outermost) ---------------
+#: 0 weight-stationary [k, c, pq]; 1 output-stationary [k, pq, c]; 2 input-stationary [c, pq, k]
+ORDER_NAMES = ("weight_stationary", "output_stationary", "input_stationary")
+#: lane split: 0 = lanes of a PE take different output channels, 1 = different output pixels
+LANE_SPLITS = ("K", "P")
+
+
+# ---- search record -----------------------------------------------------------------------------
+F_OBJ, F_LAT, F_ENE, F_TK, F_TC, F_TP, F_TQ, F_ORDER, F_PK, F_PP, F_LANE = range(11)
+NF = 11
+
+# ---- detailed metrics of one mapping -----------------------------------------------------------
+(M_CYCLES, M_COMPUTE, M_STEPS, M_NEED, M_MACS, M_DRAM_BYTES, M_GLB_BYTES, M_RF_BYTES, M_DRAM_WORDS,
+ M_GLB_WORDS, M_RF_WORDS, M_E_MAC, M_E_RF, M_E_GLB, M_E_DRAM, M_STALL, M_RQ) = range(17)
+NM = 17
+
+OBJ_LATENCY, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
+
+
+@njit(cache=True)
+def tile_candidates(D, pow2):
+    """Tile sizes for a dimension of size D, ascending: t = ceil(D / n) for every trip count n (pow2=False)
+    or for n = 1, 2, 4, ..., D (pow2=True). Only the smallest tile per trip count is kept (see generic.py)."""
+    out = np.empty(D + 1, np.int64)
+    m = 0
+    last = -1
+    if pow2:
+        n = 1
+        while True:
+            if n > D:
+                n = D
+            t = (D + n - 1) // n
+            if t != last:
+                out[m] = t
+                m += 1
+                last = t
+            if n == D:
+                break
+            n *= 2
+    else:
+        for n in range(1, D + 1):
+            t = (D + n - 1) // n
+            if t != last:
+                out[m] = t
+                m += 1
+                last = t
+    res = np.empty(m, np.int64)
+    for i in range(m):
+        res[i] = out[m - 1 - i]
+    return res
+
+
+@njit(cache=True)
+def _span(o0, t, s, pad, k, size):
+    """Input rows (or columns) needed for output rows o0..o0+t-1, clipped to the unpadded input."""
+    lo = o0 * s - pad
+    hi = (o0 + t - 1) * s - pad + k - 1
+    if lo < 0:
+        lo = 0
+    if hi > size - 1:
+        hi = size - 1
+    return max(0, hi - lo + 1)
+
+
+@njit(cache=True)
+def _span_sum(D, t, s, pad, k, size):
+    tot = 0
+    o0 = 0
+    while o0 < D:
+        tt = min(t, D - o0)
+        tot += _span(o0, tt, s, pad, k, size)
+        o0 += t
+    return tot
+
+
+@njit(cache=True)
+def _span_max(t, s, k, size):
+    return min(size, (t - 1) * s + k)
+
+
+@njit(cache=True)
+def _cdiv(a, b):
+    return (a + b - 1) // b
+
+
+@njit(cache=True)
+def _ceil_sum(D, t, u):
+    """Sum over the tiles of a dimension D tiled by t of ceil(tile / u)."""
+    n = _cdiv(D, t)
+    last = D - (n - 1) * t
+    return (n - 1) * _cdiv(t, u) + _cdiv(last, u)
+
+
+@njit(cache=True)
+def _pix_sum(P, tp, Q, tq, pp, lp):
+    """Sum over pixel tiles of the per-lane pixel count: rows split over pp PEs, pixels over lp lanes."""
+    n_p = _cdiv(P, tp)
+    n_q = _cdiv(Q, tq)
+    lastp = P - (n_p - 1) * tp
+    lastq = Q - (n_q - 1) * tq
+    a = _cdiv(tp, pp)
+    b = _cdiv(lastp, pp)
+    return ((n_p - 1) * (n_q - 1) * _cdiv(a * tq, lp) + (n_p - 1) * _cdiv(a * lastq, lp)
+            + (n_q - 1) * _cdiv(b * tq, lp) + _cdiv(b * lastq, lp))
+
+
+@njit(cache=True)
+def _groups_in(t, kg, g):
+    """Channel groups touched by a tile of t output channels (grouped convolution)."""
+    if g == 1:
+        return 1
+    x = _cdiv(t, kg)
+    if x < 1:
+        x = 1
+    if x > g:
+        x = g
+    return x
+
+
+@njit(cache=True)
+def buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb):
+    """Bytes of one PE's local memory for a double-buffered tile (weights, inputs, partial sums)."""
+    R = int(L[L_R]); S = int(L[L_S]); G = int(L[L_G]); KG = int(L[L_KG])
+    tk_pe = _cdiv(tk, pk)
+    tp_pe = _cdiv(tp, pp)
+    in_ch_pe = _groups_in(tk_pe, KG, G) * tc
+    w = tk_pe * tc * R * S
+    i = in_ch_pe * _span_max(tp_pe, int(L[L_SH]), R, int(L[L_H])) * _span_max(tq, int(L[L_SW]), S, int(L[L_W]))
+    o = tk_pe * tp_pe * tq
+    return 2.0 * (w + i) * wb + 2.0 * o * pb
+
+
+#: relevance of the loop at each position (after n) per order and operand: 1 relevant, 2 relevant only for
+#: grouped convolution (inputs depend on the output-channel tile when groups > 1), 0 not relevant.
+#: operands: 0 weights {k, c}; 1 inputs {n, c, pq}; 2 outputs {n, k, pq}
+_REL = np.array([
+    [[1, 1, 0], [2, 1, 1], [1, 0, 1]],   # weight-stationary  k, c, pq
+    [[1, 0, 1], [2, 1, 1], [1, 1, 0]],   # output-stationary  k, pq, c
+    [[1, 0, 1], [1, 1, 2], [0, 1, 1]],   # input-stationary   c, pq, k
+], dtype=np.int64)  # [order, operand, position 1..3]
+
+
+@njit(cache=True)
+def _order_trips(order, nk, nc, npq):
+    if order == 0:
+        return nk, nc, npq
+    if order == 1:
+        return nk, npq, nc
+    return nc, npq, nk
+
+
+@njit(cache=True)
+def _innermost_changing(order, operand, grouped, t0, t1, t2, t3):
+    """Position (0 = batch loop, 1..3 = tile loops) of the innermost loop that is relevant to the operand and
+    has more than one trip; -1 when none (the operand is loaded once)."""
+    trips = (t1, t2, t3)
+    for pos in range(3, 0, -1):
+        rel = _REL[order, operand, pos - 1]
+        if (rel == 1 or (rel == 2 and grouped)) and trips[pos - 1] > 1:
+            return pos
+    if operand != 0 and t0 > 1:
+        return 0
+    return -1
+
+
+@njit(cache=True)
+def _layer_totals(L, tk, tc, tp, tq, wb):
+    """Trip counts and the bytes of one pass over all input tiles (exact, clipped to the unpadded input)."""
+    N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
+    R = int(L[L_R]); S = int(L[L_S])
+    nk = _cdiv(K, tk); nc = _cdiv(CG, tc); npq = _cdiv(P, tp) * _cdiv(Q, tq)
+    rows = _span_sum(P, tp, int(L[L_SH]), int(L[L_PH]), R, int(L[L_H]))
+    cols = _span_sum(Q, tq, int(L[L_SW]), int(L[L_PW]), S, int(L[L_W]))
+    i_sweep = float(N) * _in_ch_sum(L, tk) * rows * cols * wb
+    return nk, nc, npq, i_sweep
+
+
+@njit(cache=True)
+def _in_ch_sum(L, tk):
+    """Input channels summed over all output-channel tiles and input-channel tiles."""
+    K = int(L[L_K]); CG = int(L[L_CG]); G = int(L[L_G]); KG = int(L[L_KG])
+    if G == 1:
+        return CG
+    nk = _cdiv(K, tk)
+    lastk = K - (nk - 1) * tk
+    return ((nk - 1) * _groups_in(tk, KG, G) + _groups_in(lastk, KG, G)) * CG
+
+
+@njit(cache=True)
+def _order_traffic(L, order, nk, nc, npq, i_sweep, wb, pb):
+    """DRAM traffic of one loop order. Returns (w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4,
+    j_w, j_i, j_o): bytes per operand, fetch counts, cumulative trip products and innermost changing loops."""
+    N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
+    R = int(L[L_R]); S = int(L[L_S]); G = int(L[L_G])
+    grouped = G > 1
+    t1, t2, t3 = _order_trips(order, nk, nc, npq)
+    F1 = float(N)
+    F2 = F1 * t1
+    F3 = F2 * t2
+    F4 = F3 * t3
+    j_w = _innermost_changing(order, 0, grouped, N, t1, t2, t3)
+    j_i = _innermost_changing(order, 1, grouped, N, t1, t2, t3)
+    j_o = _innermost_changing(order, 2, grouped, N, t1, t2, t3)
+    f_w = _cum(j_w, F1, F2, F3, F4)
+    f_i = _cum(j_i, F1, F2, F3, F4)
+    f_o = _cum(j_o, F1, F2, F3, F4)
+    w_tr = float(K) * CG * R * S * wb * f_w / (nk * nc)
+    i_tr = i_sweep * f_i / (float(N) * nc * npq * (nk if grouped else 1))
+    o_elems = float(N) * K * P * Q
+    visits = f_o / (float(N) * nk * npq)
+    o_final = o_elems * wb
+    o_spill = (visits - 1.0) * o_elems * pb
+    return w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i, j_o
+
+
+@njit(cache=True)
+def _cum(j, F1, F2, F3, F4):
+    """Number of distinct consecutive tiles of an operand whose innermost changing loop is at position j."""
+    if j < 0:
+        return 1.0
+    if j == 0:
+        return F1
+    if j == 1:
+        return F2
+    if j == 2:
+        return F3
+    return F4
+
+
+@njit(cache=True)
+def _latency_cycles(comp_total, steps, bw, w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4,
+                    j_w, j_i, j_o):
+    """Double-buffered tile pipeline: prologue load, then each step transition costs
+    max(compute of a step, bytes moved at that transition / bandwidth), then the last compute and drain.
+    A transition where the loop at position m advances moves every operand whose innermost changing loop
+    is at m or inside it. Returns (cycles, stall cycles beyond compute)."""
+    comp = comp_total / steps
+    avg_w = w_tr / f_w
+    avg_i = i_tr / f_i
+    avg_o = (o_final + 2.0 * o_spill) / f_o
+    cycles = (avg_w + avg_i) / bw
+    stall = cycles
+    prev = 1.0
+    for m in range(4):
+        cur = F1 if m == 0 else (F2 if m == 1 else (F3 if m == 2 else F4))
+        cnt = cur - prev
+        prev = cur
+        if cnt <= 0.0:
+            continue
+        b = 0.0
+        if j_w >= m:
+            b += avg_w
+        if j_i >= m:
+            b += avg_i
+        if j_o >= m:
+            b += avg_o
+        t = b / bw
+        if t > comp:
+            cycles += cnt * t
+            stall += cnt * (t - comp)
+        else:
+            cycles += cnt * comp
+    drain = o_final / f_o / bw
+    cycles += comp + drain
+    stall += drain
+    return cycles, stall
+
+
+@njit(cache=True)
+def _rq(rf_bytes, rf_psum_fraction, rq_fixed, vk, pb):
+    """Output pixels a lane accumulates in its register file per weight fetch (>= 1)."""
+    if rq_fixed > 0:
+        return float(rq_fixed)
+    r = np.floor(rf_bytes * rf_psum_fraction / (vk * pb))
+    return r if r > 1.0 else 1.0
+
+
+@njit(cache=True)
+def mapping_metrics(L, tk, tc, tp, tq, order, pk, pp, lane, pes, lanes, vk, vc, wb, pb, rf_bytes,
+                    rf_psum_fraction, rq_fixed, bw, e_mac, e_rf, e_glb, e_dram):
+    """Every metric of one mapping (the M_* vector). `bw` is in bytes per cycle; energies in J per MAC/byte."""
+    out = np.zeros(NM, np.float64)
+    N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
+    R = int(L[L_R]); S = int(L[L_S]); KG = int(L[L_KG])
+    lk = lanes if lane == 0 else 1
+    lp = 1 if lane == 0 else lanes
+    macs = float(N) * K * CG * P * Q * R * S
+    nk, nc, npq, i_sweep = _layer_totals(L, tk, tc, tp, tq, wb)
+    steps = float(N) * nk * nc * npq
+    comp_total = (float(N) * _ceil_sum(K, tk, pk * lk * vk) * _red_sum(CG, tc, R * S, vc)
+                  * _pix_sum(P, tp, Q, tq, pp, lp))
+    w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i, j_o = _order_traffic(
+        L, order, nk, nc, npq, i_sweep, wb, pb)
+    cycles, stall = _latency_cycles(comp_total, steps, bw, w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o,
+                                    F1, F2, F3, F4, j_w, j_i, j_o)
+    # ---- access counts (see the conventions in generic.py) ----
+    b_in = float(min(vk, KG))                 # SIMD units sharing one input element
+    v_red = float(min(vc, CG * R * S))        # reduction ways used per SIMD unit
+    pix_lane = float(_cdiv(_cdiv(tp, pp) * tq, lp))
+    rq = min(_rq(rf_bytes, rf_psum_fraction, rq_fixed, vk, pb), pix_lane)
+    o_elems = float(N) * K * P * Q
+    rf_words = macs + macs / b_in + 2.0 * macs / v_red
+    rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
+    glb_reads_b = macs / rq * wb + macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
+    glb_reads_w = macs / rq + macs / b_in + o_elems * (nc - 1) + o_final / wb + o_spill / pb
+    glb_writes_b = w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb
+    glb_writes_w = w_tr / wb * pp + i_tr / wb * pk + o_spill / pb + o_elems * nc
+    dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
+    dram_w = (w_tr + i_tr + o_final) / wb + 2.0 * o_spill / pb
+    out[M_CYCLES] = cycles
+    out[M_COMPUTE] = comp_total
+    out[M_STEPS] = steps
+    out[M_NEED] = buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb)
+    out[M_MACS] = macs
+    out[M_DRAM_BYTES] = dram_b
+    out[M_GLB_BYTES] = glb_reads_b + glb_writes_b
+    out[M_RF_BYTES] = rf_b
+    out[M_DRAM_WORDS] = dram_w
+    out[M_GLB_WORDS] = glb_reads_w + glb_writes_w
+    out[M_RF_WORDS] = rf_words
+    out[M_E_MAC] = macs * e_mac
+    out[M_E_RF] = rf_b * e_rf
+    out[M_E_GLB] = (glb_reads_b + glb_writes_b) * e_glb
+    out[M_E_DRAM] = dram_b * e_dram
+    out[M_STALL] = stall
+    out[M_RQ] = rq
+    return out
+
+
+@njit(cache=True)
+def _red_sum(CG, tc, RS, vc):
+    """Sum over input-channel tiles of ceil(tile x R x S / vc): the reduction (c, r, s) is packed onto the
+    vc ways of a SIMD unit."""
+    n = _cdiv(CG, tc)
+    last = CG - (n - 1) * tc
+    return (n - 1) * _cdiv(tc * RS, vc) + _cdiv(last * RS, vc)
+
+
+@njit(cache=True)
+def _better(obj, lat, ene, rec):
+    if obj < rec[F_OBJ]:
+        return True
+    if obj > rec[F_OBJ]:
+        return False
+    if lat < rec[F_LAT]:
+        return True
+    if lat > rec[F_LAT]:
+        return False
+    return ene < rec[F_ENE]
+
+
+@njit(cache=True)
+def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list,
+                 e_mac, e_rf, e_glb, e_dram, pow2, objective):
+    """Best mapping of layer L for every (rf, glb, bw) cell; glb_list must be ascending.
+
+    The mapping space: PE split (pk along K, pp along output rows), lane split (K or pixels), tile sizes
+    (tk, tc, tp, tq) from `tile_candidates`, and the three loop orders. Returns records [n_rf, n_glb, n_bw, NF]
+    with F_OBJ = inf where nothing fits."""
+    n_rf = rf_list.shape[0]
+    n_glb = glb_list.shape[0]
+    n_bw = bw_list.shape[0]
+    best = np.full((n_rf, n_glb, n_bw, NF), np.inf)
+    N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
+    R = int(L[L_R]); S = int(L[L_S]); KG = int(L[L_KG])
+    cap = glb_list[n_glb - 1]
+    ck = tile_candidates(K, pow2)
+    cc = tile_candidates(CG, pow2)
+    cp = tile_candidates(P, pow2)
+    cq = tile_candidates(Q, pow2)
+    macs = float(N) * K * CG * P * Q * R * S
+    b_in = float(min(vk, KG))
+    v_red = float(min(vc, CG * R * S))
+    o_elems = float(N) * K * P * Q
+    nk_of = np.empty(ck.shape[0], np.int64)
+    inch_of = np.empty(ck.shape[0])
+    for i in range(ck.shape[0]):
+        nk_of[i] = _cdiv(K, ck[i])
+        inch_of[i] = _in_ch_sum(L, ck[i])
+    nc_of = np.empty(cc.shape[0], np.int64)
+    for i in range(cc.shape[0]):
+        nc_of[i] = _cdiv(CG, cc[i])
+    npq_of = np.empty(cp.shape[0], np.int64)
+    rows_of = np.empty(cp.shape[0])
+    for i in range(cp.shape[0]):
+        npq_of[i] = _cdiv(P, cp[i])
+        rows_of[i] = _span_sum(P, cp[i], int(L[L_SH]), int(L[L_PH]), R, int(L[L_H]))
+    nq_of = np.empty(cq.shape[0], np.int64)
+    cols_of = np.empty(cq.shape[0])
+    for i in range(cq.shape[0]):
+        nq_of[i] = _cdiv(Q, cq[i])
+        cols_of[i] = _span_sum(Q, cq[i], int(L[L_SW]), int(L[L_PW]), S, int(L[L_W]))
+    rqs = np.empty(n_rf)
+    for r in range(n_rf):
+        rqs[r] = _rq(rf_list[r], rf_psum_fraction, rq_fixed, vk, pb)
+    prev_pp = -1
+    for pk0 in range(1, pes + 1):
+        # for one pp = pes // pk, the largest pk dominates (same traffic, less compute and per-PE buffer)
+        pp = pes // pk0
+        if pp == prev_pp:
+            continue
+        prev_pp = pp
+        pk = pes // pp
+        for lane in range(2 if lanes > 1 else 1):
+            lk = lanes if lane == 0 else 1
+            lp = 1 if lane == 0 else lanes
+            for ik in range(ck.shape[0]):
+                tk = ck[ik]
+                if buffer_need(L, tk, cc[0], cp[0], cq[0], pk, pp, wb, pb) > cap:
+                    break
+                ksum = _ceil_sum(K, tk, pk * lk * vk)
+                for ic in range(cc.shape[0]):
+                    tc = cc[ic]
+                    if buffer_need(L, tk, tc, cp[0], cq[0], pk, pp, wb, pb) > cap:
+                        break
+                    csum = _red_sum(CG, tc, R * S, vc)
+                    for ip in range(cp.shape[0]):
+                        tp = cp[ip]
+                        if buffer_need(L, tk, tc, tp, cq[0], pk, pp, wb, pb) > cap:
+                            break
+                        for iq in range(cq.shape[0]):
+                            tq = cq[iq]
+                            need = buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb)
+                            if need > cap:
+                                break
+                            g0 = 0
+                            while glb_list[g0] < need:
+                                g0 += 1
+                            comp_total = float(N) * ksum * csum * _pix_sum(P, tp, Q, tq, pp, lp)
+                            nk = nk_of[ik]; nc = nc_of[ic]; npq = npq_of[ip] * nq_of[iq]
+                            i_sweep = float(N) * inch_of[ik] * rows_of[ip] * cols_of[iq] * wb
+                            steps = float(N) * nk * nc * npq
+                            pix_lane = float(_cdiv(_cdiv(tp, pp) * tq, lp))
+                            for order in range(3):
+                                (w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i,
+                                 j_o) = _order_traffic(L, order, nk, nc, npq, i_sweep, wb, pb)
+                                dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
+                                glb_fixed = (macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
+                                             + w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb)
+                                rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
+                                e_fixed = macs * e_mac + rf_b * e_rf + glb_fixed * e_glb + dram_b * e_dram
+                                for b in range(n_bw):
+                                    lat, _st = _latency_cycles(comp_total, steps, bw_list[b], w_tr, i_tr, o_final,
+                                                               o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i,
+                                                               j_o)
+                                    for r in range(n_rf):
+                                        rq = min(rqs[r], pix_lane)
+                                        ene = e_fixed + macs / rq * wb * e_glb
+                                        if objective == OBJ_LATENCY:
+                                            obj = lat
+                                        elif objective == OBJ_ENERGY:
+                                            obj = ene
+                                        else:
+                                            obj = lat * ene
+                                        rec = best[r, g0, b]
+                                        if _better(obj, lat, ene, rec):
+                                            rec[F_OBJ] = obj
+                                            rec[F_LAT] = lat
+                                            rec[F_ENE] = ene
+                                            rec[F_TK] = tk
+                                            rec[F_TC] = tc
+                                            rec[F_TP] = tp
+                                            rec[F_TQ] = tq
+                                            rec[F_ORDER] = order
+                                            rec[F_PK] = pk
+                                            rec[F_PP] = pp
+                                            rec[F_LANE] = lane
+    # a mapping that fits a smaller local memory fits every larger one
+    for r in range(n_rf):
+        for g in range(1, n_glb):
+            for b in range(n_bw):
+                prev = best[r, g - 1, b]
+                if _better(prev[F_OBJ], prev[F_LAT], prev[F_ENE], best[r, g, b]):
+                    best[r, g, b, :] = prev
+    return best
+
+
+@njit(cache=True, parallel=True)
+def search_grid(layers, computes, vc, wb, pb, rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list,
+                e_mac, e_rf, e_glb, e_dram, pow2, objective):
+    """`search_layer` for every (layer, compute configuration) pair in parallel.
+
+    layers: [n_layers, LAYER_FIELDS]; computes: [n_compute, 3] int (pes, lanes, simd_units).
+    Returns [n_layers, n_compute, n_rf, n_glb, n_bw, NF]."""
+    nl = layers.shape[0]
+    ncmp = computes.shape[0]
+    out = np.empty((nl, ncmp, rf_list.shape[0], glb_list.shape[0], bw_list.shape[0], NF))
+    for job in prange(nl * ncmp):
+        li = job // ncmp
+        ci = job % ncmp
+        out[li, ci] = search_layer(layers[li], computes[ci, 0], computes[ci, 1], computes[ci, 2], vc, wb, pb,
+                                   rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list, e_mac, e_rf, e_glb,
+                                   e_dram, pow2, objective)
+    return out
