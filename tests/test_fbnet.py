@@ -211,7 +211,9 @@ def test_random_corruptions_raise(data):
         text = ",".join(tokens + [str(data.draw(st.integers(0, 8)))] * data.draw(st.integers(1, 5)))
     else:
         pos = data.draw(st.integers(0, len(VALID) - 1))
-        ch = data.draw(st.characters(codec="ascii").filter(lambda c: not c.isdigit() and c not in " "))
+        # The replacement must differ from the character it replaces (a ',' for a ',' is no corruption).
+        ch = data.draw(st.characters(codec="ascii").filter(
+            lambda c: not c.isdigit() and c not in " " and c != VALID[pos]))
         text = VALID[:pos] + ch + VALID[pos + 1:]
     with pytest.raises(ValueError):
         fbnet(text)
