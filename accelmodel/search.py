@@ -252,6 +252,38 @@ def _nobody_meets(frame, feasible, area_budget, latency_target, name) -> str:
 
 # ---- joint search ----------------------------------------------------------------------------------
 
+NETWORK_SPACES = ("nb201", "fbnet")
+
+
+def sample_networks(space: str, n: int, seed: int = 0, dataset: str | None = None, batch: int = 1) -> dict:
+    """`n` distinct networks drawn uniformly from a NAS search space, as {name: LayerGraph} for `joint`:
+    ``"nb201"`` (the 15,625 NAS-Bench-201 cells; `dataset` default cifar10) or ``"fbnet"`` (22 positions x 9
+    blocks of HW-NAS-Bench's FBNet space; `dataset` default cifar100). Names are ``nb201:<arch>`` /
+    ``fbnet:<22 ints>``, so `accelmodel.workloads.get` rebuilds each one."""
+    import importlib
+
+    fbnet_mod = importlib.import_module("accelmodel.workloads.fbnet")
+    from .workloads import nasbench201_arch_strings
+
+    if space not in NETWORK_SPACES:
+        raise ValueError(f"network space {space!r} is not one of {list(NETWORK_SPACES)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    rng = np.random.default_rng(seed)
+    if space == "nb201":
+        archs = nasbench201_arch_strings()
+        if n > len(archs):
+            raise ValueError(f"n={n} exceeds the {len(archs)} networks of NAS-Bench-201 by {n - len(archs)}")
+        names = [f"nb201:{archs[i]}" for i in rng.choice(len(archs), size=n, replace=False)]
+    else:
+        seen: dict[str, None] = {}
+        while len(seen) < n:
+            ops = rng.integers(0, len(fbnet_mod.BLOCKS), size=fbnet_mod.NUM_POSITIONS)
+            seen.setdefault("fbnet:" + ",".join(str(int(i)) for i in ops), None)
+        names = list(seen)
+    return {name: get_network(name, batch=batch, dataset=dataset) for name in names}
+
+
 REWARDS = {"hard": (0.0, -1.0), "soft": (-0.071, -0.071)}
 
 
