@@ -87,7 +87,7 @@ pure-Python enumeration of every mapping). Each reduction keeps, for every dropp
    same n is no worse in each of those for every value of the other pixel dimension; that smaller tile then
    gives no more latency, energy or buffer need under every objective and every cell of a memory/bandwidth grid.
    Note that the smallest tile of a trip count is *not* always best: e.g. D=10 in 2 tiles on 4-wide units costs
-   3 steps as 8+2 but 4 as 5+5, so such tiles are kept.
+   4 steps as 5+5 but 3 as 6+4, so such tiles are kept.
 2. PE splits, latency objective only: ``(pes // pp, pes // (pes // pp))`` is elementwise >= ``(pk, pp)``, and
    more PEs on a dimension never add compute, per-PE buffer or DRAM traffic. For energy and EDP every split is
    searched, because PE copies of weights and inputs add local-memory writes.
