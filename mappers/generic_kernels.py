@@ -450,21 +450,36 @@ def _better(obj, lat, ene, rec):
 
 
 @njit(cache=True)
-def _worst_best(best):
-    """The largest objective over all cells of `best` once smaller-memory records are propagated to larger
-    memories (inf while some cell has none): a subtree whose lower bound exceeds it cannot change any cell."""
+def _worst_best(best, worst):
+    """worst[g, b]: the largest objective over the register-file cells at local memory g and bandwidth b, once
+    smaller-memory records are propagated to larger memories (inf while some cell has none). The propagated
+    records fall with g, so worst[g0, b] bounds every cell g >= g0 a mapping needing memory g0 can reach."""
     n_rf, n_glb, n_bw = best.shape[0], best.shape[1], best.shape[2]
-    worst = 0.0
-    for r in range(n_rf):
-        for b in range(n_bw):
+    for b in range(n_bw):
+        for g in range(n_glb):
+            worst[g, b] = 0.0
+        for r in range(n_rf):
             run = np.inf
             for g in range(n_glb):
                 v = best[r, g, b, F_OBJ]
                 if v < run:
                     run = v
-                if run > worst:
-                    worst = run
-    return worst
+                if run > worst[g, b]:
+                    worst[g, b] = run
+
+
+@njit(cache=True)
+def _cut(lb_compute, lb_bytes, bw_list, worst, glb_list, need):
+    """True when a subtree whose mappings all need >= `need` bytes of local memory and take at least
+    max(compute bound, bytes / bandwidth) cycles cannot improve any cell: the bound exceeds, strictly, the
+    worst best at the smallest local memory holding `need`, for every bandwidth."""
+    g0 = 0
+    while g0 < glb_list.shape[0] - 1 and glb_list[g0] < need:
+        g0 += 1
+    for b in range(bw_list.shape[0]):
+        if max(lb_compute, lb_bytes / bw_list[b]) <= worst[g0, b]:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -486,7 +501,6 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     R = int(L[L_R]); S = int(L[L_S]); KG = int(L[L_KG]); G = int(L[L_G])
     SH = int(L[L_SH]); SW = int(L[L_SW]); PH = int(L[L_PH]); PW = int(L[L_PW]); H = int(L[L_H]); W = int(L[L_W])
     cap = glb_list[n_glb - 1]
-    bw_max = bw_list.max()
     latency_obj = objective == OBJ_LATENCY
     keep_rq = not latency_obj
     cc = channel_candidates(CG, R * S, vc, 1, False, pow2)
@@ -504,7 +518,7 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     rqs = np.empty(n_rf)
     for r in range(n_rf):
         rqs[r] = _rq(rf_list[r], rf_psum_fraction, rq_fixed, vk, pb)
-    worst = np.inf
+    worst = np.full((n_glb, n_bw), np.inf)
     for pk in range(1, pes + 1):
         for pp in range(1, pes // pk + 1):
             if latency_obj and (pk != pes // pp or pp != pes // pk):
@@ -531,32 +545,36 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                 pix_lb = float(P) * Q / (pp * lp)   # sum of ceil(rows_per_PE x cols / lp) >= P*Q / (pp*lp)
                 for ik in range(ck.shape[0]):
                     tk = ck[ik]
-                    if buffer_need(L, tk, cc[0], cp[0], cq[0], pk, pp, wb, pb) > cap:
+                    need_k = buffer_need(L, tk, cc[0], cp[0], cq[0], pk, pp, wb, pb)
+                    if need_k > cap:
                         break
                     ksum = _ceil_sum(K, tk, pk * lk * vk)
                     nk = _cdiv(K, tk)
                     inch = _in_ch_sum(L, tk)
                     if latency_obj:
-                        worst = _worst_best(best)
-                        traffic_lb = (w_bytes + float(N) * inch * rows_min * cols_min * wb + o_elems * wb) / bw_max
-                        if max(float(N) * ksum * csum_min * pix_lb, traffic_lb) > worst:
+                        _worst_best(best, worst)
+                        bytes_lb = w_bytes + float(N) * inch * rows_min * cols_min * wb + o_elems * wb
+                        if _cut(float(N) * ksum * csum_min * pix_lb, bytes_lb, bw_list, worst, glb_list, need_k):
                             continue
                     for ic in range(cc.shape[0]):
                         tc = cc[ic]
-                        if buffer_need(L, tk, tc, cp[0], cq[0], pk, pp, wb, pb) > cap:
+                        need_c = buffer_need(L, tk, tc, cp[0], cq[0], pk, pp, wb, pb)
+                        if need_c > cap:
                             break
                         csum = csum_of[ic]
                         nc = nc_of[ic]
-                        if latency_obj and float(N) * ksum * csum * pix_lb > worst:
+                        if latency_obj and _cut(float(N) * ksum * csum * pix_lb, 0.0, bw_list, worst, glb_list,
+                                                need_c):
                             continue
                         for ip in range(cp.shape[0]):
                             tp = cp[ip]
-                            if buffer_need(L, tk, tc, tp, cq[0], pk, pp, wb, pb) > cap:
+                            need_p = buffer_need(L, tk, tc, tp, cq[0], pk, pp, wb, pb)
+                            if need_p > cap:
                                 break
                             if latency_obj:
                                 lb_c = float(N) * ksum * csum * psum_of[ip] * Q / lp
-                                lb_t = (w_bytes + float(N) * inch * rows_of[ip] * cols_min * wb + o_elems * wb) / bw_max
-                                if max(lb_c, lb_t) > worst:
+                                lb_b = w_bytes + float(N) * inch * rows_of[ip] * cols_min * wb + o_elems * wb
+                                if _cut(lb_c, lb_b, bw_list, worst, glb_list, need_p):
                                     continue
                             for iq in range(cq.shape[0]):
                                 tq = cq[iq]

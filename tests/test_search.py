@@ -270,3 +270,29 @@ def test_sample_networks():
         search.sample_networks("nb201", 20_000)
     with pytest.raises(ValueError, match="positive int"):
         search.sample_networks("nb201", 0)
+
+
+@pytest.mark.parametrize("network", ["resnet50", "mobilenet_v2"])
+def test_grid_kernel_equals_cell_by_cell_search(network):
+    """The sweep answers a whole register-file x local-memory x bandwidth grid in one pass, with pruning
+    bounds shared across the grid; every cell must equal a search of that cell alone."""
+    from accelmodel.mappers import generic_kernels as gk
+
+    base = gm.configure(load_spec("nahas-edge"))
+    sp = search.search_space()
+    rf = np.array(sp["register_file_kb"]) * 1024
+    glb = np.array(sp["local_memory_mb"]) * 2**20
+    bw = np.array(sp["io_bandwidth_gbps"]) * 1e9 / base.clock_hz
+    layers = [layer for layer, _ in get(network).unique_layers().values() if layer.op in ("conv2d", "linear")]
+    rng = np.random.default_rng(0)
+    for layer in rng.choice(layers, size=3, replace=False):
+        vec = gm.layer_vector(layer)
+        pes, lanes, vk = int(rng.choice([1, 6, 16])), int(rng.choice([1, 4])), int(rng.choice([16, 128]))
+        args = (0.5, 0, )
+        grid = gk.search_layer(vec, pes, lanes, vk, 4, 1.0, 4.0, rf, *args, glb, bw, base.e_mac, base.e_rf,
+                               base.e_glb, base.e_dram, True, gk.OBJ_LATENCY)
+        for r, g, b in [(0, 0, 0), (4, 4, 4), (2, 1, 3), (0, 4, 0), (3, 0, 4)]:
+            one = gk.search_layer(vec, pes, lanes, vk, 4, 1.0, 4.0, rf[r:r + 1], *args, glb[g:g + 1],
+                                  bw[b:b + 1], base.e_mac, base.e_rf, base.e_glb, base.e_dram, True,
+                                  gk.OBJ_LATENCY)[0, 0, 0]
+            assert grid[r, g, b, gk.F_LAT] == pytest.approx(one[gk.F_LAT], rel=1e-12), (layer.name, r, g, b)
