@@ -99,14 +99,15 @@ def channel_candidates(D, scale, u, kg, grouped, pow2):
 
 
 @njit(cache=True)
-def pixel_candidates(D, pp, lp, stride, pad, k, size, other, keep_rq, pow2, is_rows):
+def pixel_candidates(D, pp, lp, stride, pad, k, size, other, rq_cap, pow2, is_rows):
     """Tile sizes of an output-row (is_rows, split over pp PEs) or output-column dimension, ascending.
 
     The compute of a pixel tile is ceil(rows_per_PE x cols / lp) summed over tiles, which couples rows and
     columns, so a smaller tile t' of the same trip count dominates t only if, for every possible tile x of the
     other dimension (1..other), its summed compute is no larger; its input span (halo traffic) must be no
-    larger too. With `keep_rq` (energy objectives, where the register-file reuse grows with the pixels per lane)
-    t' must also give the same per-lane pixel count as t for every x."""
+    larger too. With `rq_cap` > 0 (energy objectives: register-file reuse is min(pixels per lane, the largest
+    reuse any register file of the grid allows) = min(ceil(rows_per_PE x cols / lp), rq_cap)), t' must also give
+    no smaller capped per-lane pixel count than t for every x."""
     out = np.empty(D, np.int64)
     rows = np.empty(D, np.int64)
     m = 0
@@ -135,10 +136,10 @@ def pixel_candidates(D, pp, lp, stride, pad, k, size, other, keep_rq, pow2, is_r
                     a, b, a2, b2, y = t, last, t2, last2, _cdiv(x, pp)
                 mine = (n - 1) * _cdiv(a * y, lp) + _cdiv(b * y, lp)
                 theirs = (n - 1) * _cdiv(a2 * y, lp) + _cdiv(b2 * y, lp)
-                if theirs > mine or (keep_rq and _cdiv(a2 * y, lp) != _cdiv(a * y, lp)):
+                if theirs > mine or (rq_cap > 0 and min(_cdiv(a2 * y, lp), rq_cap) < min(_cdiv(a * y, lp), rq_cap)):
                     ok = False
                     break
-                if lp == 1 and not keep_rq:
+                if lp == 1 and rq_cap <= 0:
                     break  # linear in y: one x decides
             if ok:
                 dominated = True
@@ -469,15 +470,22 @@ def _worst_best(best, worst):
 
 
 @njit(cache=True)
-def _cut(lb_compute, lb_bytes, bw_list, worst, glb_list, need):
-    """True when a subtree whose mappings all need >= `need` bytes of local memory and take at least
-    max(compute bound, bytes / bandwidth) cycles cannot improve any cell: the bound exceeds, strictly, the
-    worst best at the smallest local memory holding `need`, for every bandwidth."""
+def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, need):
+    """True when a subtree cannot improve any cell: all its mappings need >= `need` bytes of local memory, take
+    at least max(compute bound, bytes / bandwidth) cycles and at least `lb_energy` J, and that bound on the
+    objective exceeds, strictly, the worst best at the smallest local memory holding `need`, for every bandwidth."""
     g0 = 0
     while g0 < glb_list.shape[0] - 1 and glb_list[g0] < need:
         g0 += 1
     for b in range(bw_list.shape[0]):
-        if max(lb_compute, lb_bytes / bw_list[b]) <= worst[g0, b]:
+        lat = max(lb_compute, lb_bytes / bw_list[b])
+        if objective == OBJ_LATENCY:
+            v = lat
+        elif objective == OBJ_ENERGY:
+            v = lb_energy
+        else:
+            v = lat * lb_energy
+        if v <= worst[g0, b]:
             return False
     return True
 
@@ -502,7 +510,6 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     SH = int(L[L_SH]); SW = int(L[L_SW]); PH = int(L[L_PH]); PW = int(L[L_PW]); H = int(L[L_H]); W = int(L[L_W])
     cap = glb_list[n_glb - 1]
     latency_obj = objective == OBJ_LATENCY
-    keep_rq = not latency_obj
     cc = channel_candidates(CG, R * S, vc, 1, False, pow2)
     macs = float(N) * K * CG * P * Q * R * S
     b_in = float(min(vk, KG))
@@ -518,6 +525,12 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     rqs = np.empty(n_rf)
     for r in range(n_rf):
         rqs[r] = _rq(rf_list[r], rf_psum_fraction, rq_fixed, vk, pb)
+    rq_cap = 0.0 if latency_obj else rqs.max()
+    rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
+    # energy every mapping pays: MACs, register file, local-memory reads to the lanes (at the best reuse) and
+    # the final outputs through local memory and DRAM
+    e_base = (macs * e_mac + rf_b * e_rf + (macs / b_in * wb + o_elems * wb + macs / max(rqs.max(), 1.0) * wb)
+              * e_glb + o_elems * wb * e_dram)
     worst = np.full((n_glb, n_bw), np.inf)
     for pk in range(1, pes + 1):
         for pp in range(1, pes // pk + 1):
@@ -529,8 +542,8 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                 lk = lanes if lane == 0 else 1
                 lp = 1 if lane == 0 else lanes
                 ck = channel_candidates(K, 1, pk * lk * vk, KG, G > 1, pow2)
-                cp = pixel_candidates(P, pp, lp, SH, PH, R, H, Q, keep_rq, pow2, True)
-                cq = pixel_candidates(Q, pp, lp, SW, PW, S, W, P, keep_rq, pow2, False)
+                cp = pixel_candidates(P, pp, lp, SH, PH, R, H, Q, rq_cap, pow2, True)
+                cq = pixel_candidates(Q, pp, lp, SW, PW, S, W, P, rq_cap, pow2, False)
                 rows_of = np.empty(cp.shape[0])
                 psum_of = np.empty(cp.shape[0])
                 for i in range(cp.shape[0]):
@@ -551,11 +564,13 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                     ksum = _ceil_sum(K, tk, pk * lk * vk)
                     nk = _cdiv(K, tk)
                     inch = _in_ch_sum(L, tk)
-                    if latency_obj:
-                        _worst_best(best, worst)
-                        bytes_lb = w_bytes + float(N) * inch * rows_min * cols_min * wb + o_elems * wb
-                        if _cut(float(N) * ksum * csum_min * pix_lb, bytes_lb, bw_list, worst, glb_list, need_k):
-                            continue
+                    _worst_best(best, worst)
+                    in_lb = float(N) * inch * rows_min * cols_min * wb      # inputs fetched at least once
+                    bytes_lb = w_bytes + in_lb + o_elems * wb
+                    e_k = e_base + (w_bytes * pp + in_lb * pk + o_elems * pb) * e_glb + (w_bytes + in_lb) * e_dram
+                    if _cut(objective, float(N) * ksum * csum_min * pix_lb, bytes_lb, e_k, bw_list, worst,
+                            glb_list, need_k):
+                        continue
                     for ic in range(cc.shape[0]):
                         tc = cc[ic]
                         need_c = buffer_need(L, tk, tc, cp[0], cq[0], pk, pp, wb, pb)
@@ -563,19 +578,21 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                             break
                         csum = csum_of[ic]
                         nc = nc_of[ic]
-                        if latency_obj and _cut(float(N) * ksum * csum * pix_lb, 0.0, bw_list, worst, glb_list,
-                                                need_c):
+                        # partial sums: nc writes and nc - 1 read-backs per output in local memory
+                        e_c = e_k + o_elems * (2 * nc - 2) * pb * e_glb
+                        if _cut(objective, float(N) * ksum * csum * pix_lb, bytes_lb, e_c, bw_list, worst,
+                                glb_list, need_c):
                             continue
                         for ip in range(cp.shape[0]):
                             tp = cp[ip]
                             need_p = buffer_need(L, tk, tc, tp, cq[0], pk, pp, wb, pb)
                             if need_p > cap:
                                 break
-                            if latency_obj:
-                                lb_c = float(N) * ksum * csum * psum_of[ip] * Q / lp
-                                lb_b = w_bytes + float(N) * inch * rows_of[ip] * cols_min * wb + o_elems * wb
-                                if _cut(lb_c, lb_b, bw_list, worst, glb_list, need_p):
-                                    continue
+                            in_p = float(N) * inch * rows_of[ip] * cols_min * wb
+                            e_p = e_c + (in_p - in_lb) * (pk * e_glb + e_dram)
+                            if _cut(objective, float(N) * ksum * csum * psum_of[ip] * Q / lp,
+                                    w_bytes + in_p + o_elems * wb, e_p, bw_list, worst, glb_list, need_p):
+                                continue
                             for iq in range(cq.shape[0]):
                                 tq = cq[iq]
                                 need = buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb)
@@ -595,7 +612,6 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                                     dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
                                     glb_fixed = (macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
                                                  + w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb)
-                                    rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
                                     e_fixed = macs * e_mac + rf_b * e_rf + glb_fixed * e_glb + dram_b * e_dram
                                     for b in range(n_bw):
                                         lat, _st = _latency_cycles(comp_total, steps, bw_list[b], w_tr, i_tr,
