@@ -93,12 +93,16 @@ pure-Python enumeration of every mapping). Each reduction keeps, for every dropp
    searched, because PE copies of weights and inputs add local-memory writes.
 3. Buffer capacity: candidates are ascending and the need grows with each tile size, so a loop is left once
    the need with the smallest remaining inner tiles exceeds the (largest) local memory.
-4. Branch and bound, latency objective only: latency >= total compute cycles (every step costs at least its
-   compute) and >= (weights + inputs + outputs moved) / bandwidth (every byte crosses the DRAM interface once
-   per fetch). Lower bounds from the chosen outer tiles (compute >= MACs spread over the units used; inputs at
-   least the smallest halo of the remaining candidates; the largest bandwidth of the grid) cut a subtree only when
-   they exceed, strictly, the worst current best of every grid cell, so no optimum is lost. (With 2, a
-   latency tie may resolve to a different mapping than a full enumeration's energy tie-break would pick.)
+4. Branch and bound, every objective: latency >= total compute cycles (every step costs at least its compute)
+   and >= (weights + inputs + outputs moved) / bandwidth (every byte crosses the DRAM interface once per fetch);
+   energy >= the energy every mapping of the subtree pays (MACs, register file, lane reads at the largest
+   register-file reuse of the grid, partial-sum writes for the chosen input-channel tiling, each weight and
+   input fetched and copied into the PEs at least once, outputs written once). Bounds from the chosen outer
+   tiles (inputs at least the smallest halo of the remaining candidates; each bandwidth of the grid) cut a
+   subtree only when, at the smallest local memory the subtree needs, its objective bound exceeds the worst
+   current record of every bandwidth cell, or ties it while its latency bound exceeds that record's latency
+   (the tie-break), both beyond a 1e-9 rounding slack. (With 2, a latency tie may resolve to a different
+   mapping than a full enumeration's energy tie-break would pick.)
 """
 
 from __future__ import annotations

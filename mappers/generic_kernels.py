@@ -452,31 +452,39 @@ def _better(obj, lat, ene, rec):
 
 @njit(cache=True)
 def _worst_best(best, worst):
-    """worst[g, b]: the largest objective over the register-file cells at local memory g and bandwidth b, once
-    smaller-memory records are propagated to larger memories (inf while some cell has none). The propagated
-    records fall with g, so worst[g0, b] bounds every cell g >= g0 a mapping needing memory g0 can reach."""
+    """worst[g, b] = (objective, latency) of the worst record over the register-file cells at local memory g and
+    bandwidth b (lexicographic, as `_better` ranks), once smaller-memory records are propagated to larger
+    memories; inf while some cell has none. Propagated records only improve with g, so worst[g0, b] bounds
+    every cell g >= g0 that a mapping needing memory g0 can reach."""
     n_rf, n_glb, n_bw = best.shape[0], best.shape[1], best.shape[2]
     for b in range(n_bw):
         for g in range(n_glb):
-            worst[g, b] = 0.0
+            worst[g, b, 0] = -1.0
+            worst[g, b, 1] = -1.0
         for r in range(n_rf):
-            run = np.inf
+            run_o = np.inf
+            run_l = np.inf
             for g in range(n_glb):
                 v = best[r, g, b, F_OBJ]
-                if v < run:
-                    run = v
-                if run > worst[g, b]:
-                    worst[g, b] = run
+                lt = best[r, g, b, F_LAT]
+                if v < run_o or (v == run_o and lt < run_l):
+                    run_o = v
+                    run_l = lt
+                if run_o > worst[g, b, 0] or (run_o == worst[g, b, 0] and run_l > worst[g, b, 1]):
+                    worst[g, b, 0] = run_o
+                    worst[g, b, 1] = run_l
 
 
 @njit(cache=True)
 def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, need):
     """True when a subtree cannot improve any cell: all its mappings need >= `need` bytes of local memory, take
-    at least max(compute bound, bytes / bandwidth) cycles and at least `lb_energy` J, and that bound on the
-    objective exceeds, strictly, the worst best at the smallest local memory holding `need`, for every bandwidth."""
+    at least max(compute bound, bytes / bandwidth) cycles and at least `lb_energy` J. At the smallest local
+    memory holding `need` and every bandwidth, the bound on the objective must exceed the worst record's, or
+    match it (within rounding) while the latency bound exceeds the record's latency (the tie-break)."""
     g0 = 0
     while g0 < glb_list.shape[0] - 1 and glb_list[g0] < need:
         g0 += 1
+    eps = 1e-9   # the bounds are summed in another order than the costs
     for b in range(bw_list.shape[0]):
         lat = max(lb_compute, lb_bytes / bw_list[b])
         if objective == OBJ_LATENCY:
@@ -485,8 +493,12 @@ def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, n
             v = lb_energy
         else:
             v = lat * lb_energy
-        if v <= worst[g0, b]:
-            return False
+        w_obj = worst[g0, b, 0]
+        if v > w_obj * (1.0 + eps):
+            continue
+        if v >= w_obj * (1.0 - eps) and lat > worst[g0, b, 1] * (1.0 + eps):
+            continue
+        return False
     return True
 
 
@@ -531,7 +543,7 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     # the final outputs through local memory and DRAM
     e_base = (macs * e_mac + rf_b * e_rf + (macs / b_in * wb + o_elems * wb + macs / max(rqs.max(), 1.0) * wb)
               * e_glb + o_elems * wb * e_dram)
-    worst = np.full((n_glb, n_bw), np.inf)
+    worst = np.full((n_glb, n_bw, 2), np.inf)
     for pk in range(1, pes + 1):
         for pp in range(1, pes // pk + 1):
             if latency_obj and (pk != pes // pp or pp != pes // pk):
