@@ -511,7 +511,7 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     tile sizes (tk, tc, tp, tq; every size whose trip count the mapspace allows) and the three loop orders.
     The pruning (each step provably keeps an optimum; see generic.py) is dominance within a trip count
     (`channel_candidates`, `pixel_candidates`), dominated PE splits (latency only), the buffer-capacity break
-    and, for latency, a branch-and-bound on compute and DRAM-traffic lower bounds.
+    and a branch-and-bound on compute, DRAM-traffic and energy lower bounds.
     Returns records [n_rf, n_glb, n_bw, NF] with F_OBJ = inf where nothing fits."""
     n_rf = rf_list.shape[0]
     n_glb = glb_list.shape[0]
