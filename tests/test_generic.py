@@ -413,3 +413,18 @@ def test_illegal_mappings_name_what_is_wrong():
                                            "pe_split": {"K": 1, "P": 1}})
     with pytest.raises(ValueError, match="no MACs"):
         gm.evaluate_mapping(pool("p", (1, 8, 8, 8), "max", kernel=2, stride=2), c, ok)
+
+
+AREA_PARAMS = ("pes_x", "pes_y", "compute_lanes", "simd_units", "simd_width", "register_file_kb", "local_memory_mb",
+               "io_bandwidth_gbps")
+
+
+@FAST
+@given(st.fixed_dictionaries({p: st.floats(0.5, 64) for p in AREA_PARAMS}), st.sampled_from(AREA_PARAMS),
+       st.floats(1.01, 4))
+def test_area_grows_with_every_resource(point, resource, factor):
+    area = gm.read_area_model(load_spec("nahas-edge"))
+    bigger = {**point, resource: point[resource] * factor}
+    assert area.area_mm2(**bigger) > area.area_mm2(**point)
+    parts = area.breakdown(**point)
+    assert all(v > 0 for v in parts.values()) and sum(parts.values()) == pytest.approx(area.area_mm2(**point))
