@@ -184,9 +184,12 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
         fits = np.isfinite(lat)
         cycles += np.where(fits, lat, 0.0).T @ counts[:, 0]
         energy += np.where(fits, ene, 0.0).T @ counts[:, 0]
+        lm_rows = frame["local_memory_mb"].to_numpy() * 2**20
         for li in np.flatnonzero(~fits.all(axis=1)):
             bad = ~fits[li]
-            reason[bad] = [r or f"layer {mac_layers[li].name!r} does not fit the local memory" for r in reason[bad]]
+            # the smallest tile (1 x 1 x 1 x 1) needs the same bytes under every PE split
+            need = gk.buffer_need(vecs[li], 1, 1, 1, 1, 1, 1, wb, pb)
+            reason[bad] = [r or _no_fit(mac_layers[li].name, need, cap) for r, cap in zip(reason[bad], lm_rows[bad])]
     units = (pes * frame["compute_lanes"] * frame["simd_units"]).to_numpy().astype(float)
     lm_bytes = frame["local_memory_mb"].to_numpy() * 2**20
     bpc = frame["io_bandwidth_gbps"].to_numpy() * 1e9 / base.clock_hz
@@ -196,8 +199,9 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
                                        base.e_glb, base.e_dram)
         cycles += count * c
         energy += count * sum(e.values())
-        bad = gm.stream_need(layer, wb) > lm_bytes
-        reason[bad] = [r or f"layer {layer.name!r} does not fit the local memory" for r in reason[bad]]
+        need = gm.stream_need(layer, wb)
+        bad = need > lm_bytes
+        reason[bad] = [r or _no_fit(layer.name, need, cap) for r, cap in zip(reason[bad], lm_bytes[bad])]
     feasible = reason == ""
     frame["latency_ms"] = np.where(feasible, cycles / base.clock_hz * 1e3, np.nan)
     frame["energy_mj"] = np.where(feasible, energy * 1e3, np.nan)
@@ -228,6 +232,11 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
         raise ValueError(_nobody_meets(frame, feasible, area_budget, latency_target, graph.name))
     frame.attrs.update(network=graph.name, objective=objective, mapspace=mapspace, arch=spec.name)
     return frame
+
+
+def _no_fit(name, need, cap) -> str:
+    return (f"layer {name!r} does not fit the local memory: its smallest tile needs {need:.0f} B per PE, "
+            f"{need - cap:.0f} B more than {cap:.0f} B")
 
 
 def _nobody_meets(frame, feasible, area_budget, latency_target, name) -> str:
