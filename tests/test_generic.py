@@ -228,8 +228,8 @@ def brute_force(layer, c, objective):
 
 @st.composite
 def tiny_case(draw):
-    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "linear"]))
-    C = draw(st.integers(1, 5))
+    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "grouped", "linear"]))
+    C = draw(st.integers(1, 5)) if kind != "grouped" else draw(st.sampled_from([2, 4]))
     if kind == "linear":
         layer = linear("fc", (draw(st.integers(1, 3)), C, 1, 1), draw(st.integers(1, 7)))
     else:
@@ -238,6 +238,8 @@ def tiny_case(draw):
         s = draw(st.sampled_from([1, 2]))
         if kind == "depthwise":
             layer = conv2d("dw", (1, C, H, H), C * draw(st.integers(1, 2)), kernel=k, stride=s, groups=C)
+        elif kind == "grouped":
+            layer = conv2d("g2", (1, C, H, H), 2 * draw(st.integers(1, 3)), kernel=k, stride=s, groups=2)
         else:
             layer = conv2d("c", (1, C, H, H), draw(st.integers(1, 7)), kernel=k, stride=s)
     c = cfg(pes_x=draw(st.integers(1, 2)), pes_y=draw(st.integers(1, 3)), compute_lanes=draw(st.integers(1, 3)),
