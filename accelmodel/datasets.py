@@ -29,6 +29,7 @@ import pickle
 import re
 import shutil
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -48,6 +49,8 @@ OUTPUT_SUFFIXES = (".parquet", ".pickle", ".pkl")
 LAYER_CHUNK = 16
 NETWORK_CHUNK = 5000
 SCHEDULERS = (None, "processes", "serial", "dask")
+#: With workers=None, a process pool is started only when the remaining work is estimated above this.
+AUTO_POOL_SECONDS = 4.0
 
 
 # ---- spaces as templates with slots ---------------------------------------------------------------
@@ -403,6 +406,8 @@ class _Runner:
         if dask_address is not None and scheduler is None:
             scheduler = "dask"
         self.scheduler = scheduler or "processes"
+        #: workers=None: decide between this process and a pool from the measured task time.
+        self.auto = workers is None
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.dask_address = dask_address
         self._pool = None
@@ -414,22 +419,37 @@ class _Runner:
             return
         if self.scheduler == "dask":
             yield from self._run_dask(fn, tasks)
-        elif self.scheduler == "serial" or self.workers <= 1 or len(tasks) == 1:
+            return
+        if self.scheduler == "serial" or self.workers <= 1 or len(tasks) == 1:
             for tid, args in tasks:
                 yield tid, fn(*args)
-        else:
-            if self._pool is None:
-                import multiprocessing
+            return
+        if self.auto:
+            # Starting spawned workers costs seconds (imports, Numba cache loads): run tasks here until the
+            # measured time per task says the rest is worth a pool.
+            tasks = list(tasks)
+            start = time.perf_counter()
+            done = 0
+            while tasks:
+                tid, args = tasks.pop(0)
+                yield tid, fn(*args)
+                done += 1
+                if (time.perf_counter() - start) / done * len(tasks) > AUTO_POOL_SECONDS and len(tasks) > 1:
+                    break
+            if not tasks:
+                return
+        if self._pool is None:
+            import multiprocessing
 
-                self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)),
-                                                 mp_context=multiprocessing.get_context("spawn"))
-            futures = {self._pool.submit(fn, *args): tid for tid, args in tasks}
-            try:
-                for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
-            finally:
-                for fut in futures:
-                    fut.cancel()
+            self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)),
+                                             mp_context=multiprocessing.get_context("spawn"))
+        futures = {self._pool.submit(fn, *args): tid for tid, args in tasks}
+        try:
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
 
     def _run_dask(self, fn, tasks):
         try:
@@ -466,6 +486,12 @@ class _Runner:
 
 # ---- checkpoints and atomic files -----------------------------------------------------------------
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
@@ -474,6 +500,7 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -488,6 +515,7 @@ def atomic_write(path: str, writer: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -574,9 +602,63 @@ def build(space, arch, dataset=None, archs=None, sample=None, seed=0, out=None, 
     ``energy_mj``, ``macs``, plus what the mapper reports per network (e.g. ``throughput_gops``). Rows
     follow the input order.
     """
-    space_name = _check_space(space)
+    return build_many(space, [arch], [dataset], archs=archs, sample=sample, seed=seed, out=out,
+                      index_file=index_file, workers=workers, scheduler=scheduler, objective=objective,
+                      budget=budget, batch=batch, dask_address=dask_address, checkpoint_dir=checkpoint_dir,
+                      progress=progress, network_chunk=network_chunk)[0]
+
+
+def build_many(space, arches: Sequence, datasets: Sequence, *, out=None, checkpoint_dir=None, **kwargs
+               ) -> list[pd.DataFrame]:
+    """`build` for every (arch, dataset) pair, written together to one `out` (checked before any work).
+
+    Parquet: one table with ``arch`` and ``dataset`` columns in front. Pickle: one HW-NAS-Bench-layout
+    file holding every pair. Returns the frames, arch-major.
+    """
     if out is not None:
         out = check_writable(out)
+        if checkpoint_dir is None:
+            checkpoint_dir = os.fspath(out) + ".partial"
+    if isinstance(space, str):
+        _check_space(space)
+        for d in datasets:
+            if d is not None:
+                check_dataset(space, d)
+    specs = [load_spec(a) for a in arches]  # unknown arch names fail here, listing the available ones
+    want_lookup = out is not None and out.endswith((".pickle", ".pkl")) and space == "fbnet"
+    results = []
+    for spec in specs:
+        for d in datasets:
+            results.append(_build_one(space, spec, d, checkpoint_dir=checkpoint_dir, want_lookup=want_lookup,
+                                      **kwargs))
+    frames = [r[0] for r in results]
+    if out is not None:
+        if out.endswith(".parquet"):
+            if len(frames) == 1:
+                table = frames[0]
+            else:
+                table = pd.concat([f.assign(arch=f.attrs["arch"], dataset=f.attrs["dataset"])[
+                    ["arch", "dataset"] + list(f.columns)] for f in frames], ignore_index=True)
+            atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
+        else:
+            from .hwnasbench import to_hwnasbench
+
+            if not isinstance(space, str):
+                raise ValueError("the HW-NAS-Bench pickle layout holds 'nasbench201' or 'fbnet' builds; "
+                                 "write graph builds to .parquet")
+            data = to_hwnasbench([(space, f.attrs["dataset"], f.attrs["arch"], f, r[1]) for f, r in zip(frames, results)])
+            atomic_write_bytes(out, pickle.dumps(data, protocol=4))
+    for r in results:
+        r[2].done()
+    return frames
+
+
+def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index_file=None, workers=None,
+               scheduler=None, *, objective=None, budget=None, batch=1, dask_address=None, checkpoint_dir=None,
+               progress=False, network_chunk=NETWORK_CHUNK, want_lookup=False):
+    if not isinstance(network_chunk, int) or network_chunk <= 0:
+        raise ValueError(f"network_chunk must be a positive int, got {network_chunk!r}")
+    space_name = _check_space(space)
     spec = load_spec(arch)
     from .mappers import check_objective
 
@@ -611,8 +693,6 @@ def build(space, arch, dataset=None, archs=None, sample=None, seed=0, out=None, 
     identity = {"space": space_name or "graphs", "dataset": dataset, "batch": batch, "spec": spec.name,
                 "digest": spec.digest, "budget": budget, "objective": objective, "chunk": network_chunk,
                 "networks": hashlib.sha1(json.dumps(ident_cols, default=str).encode()).hexdigest()}
-    if checkpoint_dir is None and out is not None:
-        checkpoint_dir = out + ".partial"
     ckpt = _Checkpoint(checkpoint_dir, identity)
     runner = _Runner(workers, scheduler, dask_address)
     bar = None
@@ -672,11 +752,8 @@ def build(space, arch, dataset=None, archs=None, sample=None, seed=0, out=None, 
     frame["macs"] = frame["macs"].round().astype(np.int64)
     frame.attrs.update({"space": space_name or "graphs", "dataset": dataset, "arch": spec.name,
                         "objective": objective, "batch": batch})
-    if out is not None:
-        write_frame(frame, out, space=space_name, dataset=dataset, arch=spec.name,
-                    lookup=_lookup_for_pickle(out, space_name, table, spec, budget, objective, row_costs, mapper))
-    ckpt.done()
-    return frame
+    lookup = fbnet_lookup_table(table, spec, budget, objective, row_costs) if want_lookup else None
+    return frame, lookup, ckpt
 
 
 def _put(columns, res, start, stop, n):
@@ -720,12 +797,6 @@ def _stage_layers(table, spec, budget, objective, runner, ckpt, bar) -> np.ndarr
 
 # ---- output ----------------------------------------------------------------------------------------
 
-def _lookup_for_pickle(out, space_name, table, spec, budget, objective, row_costs, mapper):
-    if space_name != "fbnet" or not out.endswith((".pickle", ".pkl")):
-        return None
-    return fbnet_lookup_table(table, spec, budget, objective, row_costs)
-
-
 def fbnet_lookup_table(table: SlotSpace, spec, budget, objective, row_costs=None) -> dict[str, dict[str, float]]:
     """HW-NAS-Bench's per-block lookup tables ({"latency": {key: ms}, "energy": {key: mJ}}) for one FBNet
     data set. Additive mappers: each block's layer costs summed (so the tables reproduce the built networks
@@ -760,14 +831,3 @@ def fbnet_lookup_table(table: SlotSpace, spec, budget, objective, row_costs=None
     res = mapper.evaluate_sequences(encoded, seq, lengths, config, objective)
     return {"latency": dict(zip(keys, map(float, res["latency_ms"]))),
             "energy": dict(zip(keys, map(float, res["energy_mj"])))}
-
-
-def write_frame(frame: pd.DataFrame, out: str, *, space=None, dataset=None, arch=None, lookup=None) -> None:
-    """Write one build to `out` by suffix, atomically."""
-    if out.endswith(".parquet"):
-        atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
-    else:
-        from .hwnasbench import to_hwnasbench
-
-        data = to_hwnasbench([(space, dataset, arch, frame, lookup)])
-        atomic_write_bytes(out, pickle.dumps(data, protocol=4))
