@@ -443,10 +443,19 @@ class _Runner:
 
             self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)),
                                              mp_context=multiprocessing.get_context("spawn"))
+        from concurrent.futures.process import BrokenProcessPool
+
         futures = {self._pool.submit(fn, *args): tid for tid, args in tasks}
         try:
             for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise RuntimeError(
+                        "a worker process died. Workers are started with 'spawn', which imports your main "
+                        "script again: put the calling code under `if __name__ == '__main__':`, or pass "
+                        "workers=0 to run in this process") from None
+                yield futures[fut], result
         finally:
             for fut in futures:
                 fut.cancel()
