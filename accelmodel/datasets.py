@@ -351,7 +351,7 @@ def fbnet_choices(archs, sample, seed) -> np.ndarray:
 _CONFIGS: dict[tuple, tuple] = {}
 #: (spec digest, budget, objective, layer signature) -> (latency_ms, energy_mj), filled from every worker's
 #: results so that a second build in this process needs no mapping at all.
-_ROW_CACHE: dict[tuple, tuple[float, float]] = {}
+_ROW_CACHE: dict[tuple, dict[str, float]] = {}
 
 
 def _configured(spec: ArchSpec, budget):
@@ -364,13 +364,19 @@ def _configured(spec: ArchSpec, budget):
     return _CONFIGS[key]
 
 
-def map_rows_task(spec: ArchSpec, budget, objective: str, layers: list[Layer]) -> np.ndarray:
-    """Stage 1: (len(layers) x 2) latency_ms, energy_mj of unique layers under an additive mapper."""
+def map_rows_task(spec: ArchSpec, budget, objective: str, layers: list[Layer]) -> list[dict[str, float]]:
+    """Stage 1: per unique layer under an additive mapper, latency_ms, energy_mj, energy_<level>_mj and
+    accesses_dram (what every LayerCost reports and what adds up over a network)."""
     from .estimate import map_layers
 
     mapper, config = _configured(spec, budget)
-    costs = map_layers(layers, mapper, config, objective)
-    return np.array([[c.latency_s * 1e3, c.energy_total_j * 1e3] for c in costs], dtype=np.float64).reshape(-1, 2)
+    out = []
+    for c in map_layers(layers, mapper, config, objective):
+        row = {"latency_ms": c.latency_s * 1e3, "energy_mj": c.energy_total_j * 1e3,
+               "accesses_dram": float(c.accesses.get("dram", 0.0))}
+        row.update({f"energy_{level}_mj": joules * 1e3 for level, joules in c.energy_j.items()})
+        out.append(row)
+    return out
 
 
 def sequences_task(spec: ArchSpec, budget, objective: str, encoded: np.ndarray, seq: np.ndarray,
@@ -756,7 +762,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
 
     frame = pd.DataFrame(ident_cols)
     front = ["latency_ms", "energy_mj", "macs"]
-    for col in front + sorted(c for c in columns if c not in front):
+    for col in front + [c for c in columns if c not in front]:
         frame[col] = columns[col]
     frame["macs"] = frame["macs"].round().astype(np.int64)
     frame.attrs.update({"space": space_name or "graphs", "dataset": dataset, "arch": spec.name,
@@ -772,39 +778,41 @@ def _put(columns, res, start, stop, n):
         columns[key][start:stop] = values
 
 
-def _additive_chunk(row_costs: np.ndarray, macs_rows: np.ndarray, seq: np.ndarray) -> dict[str, np.ndarray]:
-    # row_costs has an extra zero row at the end, so the -1 padding gathers zeros.
-    return {"latency_ms": row_costs[seq, 0].sum(axis=1), "energy_mj": row_costs[seq, 1].sum(axis=1),
-            "macs": macs_rows[seq].sum(axis=1)}
+def _additive_chunk(row_costs: dict[str, np.ndarray], macs_rows: np.ndarray, seq: np.ndarray) -> dict[str, np.ndarray]:
+    # Each row_costs vector has an extra zero at the end, so the -1 padding gathers zeros.
+    out = {name: values[seq].sum(axis=1) for name, values in row_costs.items()}
+    out["macs"] = macs_rows[seq].sum(axis=1)
+    return out
 
 
-def _stage_layers(table, spec, budget, objective, runner, ckpt, bar) -> np.ndarray:
-    """(rows + 1) x 2 latency_ms / energy_mj per unique layer; the last row is zeros (padding)."""
+def _stage_layers(table, spec, budget, objective, runner, ckpt, bar) -> dict[str, np.ndarray]:
+    """Column -> per-unique-layer values (latency_ms, energy_mj, ...), each with a trailing 0 for padding."""
     prefix = (spec.digest, json.dumps(budget or {}, sort_keys=True, default=str), objective)
-    out = np.zeros((len(table.layers) + 1, 2))
+    n = len(table.layers)
+    rows: list[dict | None] = [None] * n
     tasks = []
-    for k, start in enumerate(range(0, len(table.layers), LAYER_CHUNK)):
+    for k, start in enumerate(range(0, n, LAYER_CHUNK)):
         layers = table.layers[start:start + LAYER_CHUNK]
         name = f"layers-{k:05d}"
         cached = ckpt.load(name)
         if cached is None and all(prefix + (l.signature,) in _ROW_CACHE for l in layers):
-            cached = np.array([_ROW_CACHE[prefix + (l.signature,)] for l in layers])  # costed before in this process
+            cached = [_ROW_CACHE[prefix + (l.signature,)] for l in layers]  # costed before in this process
             ckpt.save(name, cached)
         if cached is not None:
-            out[start:start + len(layers)] = cached
+            rows[start:start + len(layers)] = cached
             bar.update(1)
         else:
             tasks.append(((k, start, len(layers)), (spec, budget, objective, layers)))
     for (k, start, count), res in runner.run(map_rows_task, tasks):
         ckpt.save(f"layers-{k:05d}", res)
-        out[start:start + count] = res
+        rows[start:start + count] = res
         for layer, costs in zip(table.layers[start:start + count], res):
-            _ROW_CACHE[prefix + (layer.signature,)] = tuple(costs)
+            _ROW_CACHE[prefix + (layer.signature,)] = costs
         bar.update(1)
-    return out
+    names = list(dict.fromkeys(key for row in rows for key in row))
+    # A level a layer does not touch costs it nothing there.
+    return {name: np.array([row.get(name, 0.0) for row in rows] + [0.0]) for name in names}
 
-
-# ---- output ----------------------------------------------------------------------------------------
 
 def fbnet_lookup_table(table: SlotSpace, spec, budget, objective, row_costs=None) -> dict[str, dict[str, float]]:
     """HW-NAS-Bench's per-block lookup tables ({"latency": {key: ms}, "energy": {key: mJ}}) for one FBNet
@@ -824,8 +832,8 @@ def fbnet_lookup_table(table: SlotSpace, spec, budget, objective, row_costs=None
             units[key] = list(rows)
     keys = list(units)
     if row_costs is not None:
-        lat = {k: float(row_costs[units[k], 0].sum()) for k in keys}
-        en = {k: float(row_costs[units[k], 1].sum()) for k in keys}
+        lat = {k: float(row_costs["latency_ms"][units[k]].sum()) for k in keys}
+        en = {k: float(row_costs["energy_mj"][units[k]].sum()) for k in keys}
         return {"latency": lat, "energy": en}
     if not hasattr(mapper, "evaluate_sequences"):
         raise NotImplementedError(

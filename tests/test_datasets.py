@@ -284,3 +284,42 @@ def test_dask_local_cluster_matches_local(fake_mapper):
         assert len(client.scheduler_info()["workers"]) == 2
     pd.testing.assert_frame_equal(local_nb, dask_nb)
     pd.testing.assert_frame_equal(local_fb, dask_fb)
+
+
+def test_energy_breakdown_columns_add_up():
+    archs = nasbench201_arch_strings()[300:340]
+    frame = D.build("nasbench201", ARCH, "cifar10", archs=archs, workers=0)
+    levels = [c for c in frame.columns if c.startswith("energy_") and c != "energy_mj"]
+    assert {"energy_dram_mj", "energy_mac_mj"} <= set(levels)
+    assert frame[levels].sum(axis=1).to_numpy() == pytest.approx(frame["energy_mj"].to_numpy(), rel=1e-9)
+    est = estimate("nb201:" + archs[7], ARCH)
+    for col in levels + ["accesses_dram"]:
+        assert frame[col][7] == pytest.approx(est.layers[col].fillna(0).sum(), rel=1e-9, abs=1e-15)
+
+
+def test_fbnet_pickle_with_non_additive_mapper(fake_mapper, tmp_path):
+    from accelmodel.hwnasbench import HWNASBenchAPI, fbnet_block_keys
+
+    out = tmp_path / "pipe.pickle"
+    frame = D.build("fbnet", fake_mapper, "cifar100", sample=15, out=str(out), workers=0)
+    api = HWNASBenchAPI(str(out), "fbnet")
+    tables = api.get_op_lookup_tables()
+    assert set(tables) == {"fake_pipe_latency", "fake_pipe_energy"}
+    # each entry is the block evaluated alone on the pipeline, as HW-NAS-Bench measured its FPGA tables
+    cfg = fake.configure(D.load_spec(fake_mapper))
+    g = fbnet(frame["op_idx_list"][0], "cifar100")
+    key = fbnet_block_keys(frame["op_idx_list"][0], "cifar100")[5]
+    layers = [l for l in g.layers if l.tag("block") == key and l.tag("position") == "4"]
+    rows = fake.encode_layers(layers)
+    alone = fake.evaluate_sequences(rows, np.arange(len(layers))[None, :], np.array([len(layers)]), cfg, "latency")
+    assert tables["fake_pipe_latency"][key] == pytest.approx(alone["latency_ms"][0], rel=1e-12)
+    # the pipeline is not additive: the whole network is not the sum of its blocks
+    q = api.query_by_index(frame["op_idx_list"][0], "cifar100")
+    assert q["fake_pipe_latency"] != pytest.approx(frame["latency_ms"][0], rel=1e-3)
+    assert pickle_roundtrip_networks(out)["fake_pipe_latency_ms"][0] == frame["latency_ms"][0]
+
+
+def pickle_roundtrip_networks(path):
+    import pickle
+
+    return pickle.loads(path.read_bytes())["fbnet"]["accelmodel_networks"]["cifar100"]
