@@ -433,7 +433,11 @@ class _Runner:
         if self.auto:
             # Starting spawned workers costs seconds (imports, Numba cache loads): run tasks here until the
             # measured time per task says the rest is worth a pool.
+            # The first task also pays this process's one-off warm-up (Numba cache loads), so the estimate
+            # starts from the second.
             tasks = list(tasks)
+            tid, args = tasks.pop(0)
+            yield tid, fn(*args)
             start = time.perf_counter()
             done = 0
             while tasks:
