@@ -701,6 +701,9 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         table = fbnet_space(choices, dataset, batch)
         ident_cols = {"op_idx_list": [list(map(int, ch)) for ch in choices]}
     else:
+        if archs is not None or index_file is not None:
+            raise ValueError("archs and index_file apply to 'nasbench201' / 'fbnet'; a list of LayerGraphs is "
+                             "built as given (use sample= to draw from it)")
         graphs = list(space)
         if sample is not None:
             graphs = [graphs[i] for i in _sample_rows(len(graphs), sample, seed, replace=False)]

@@ -130,3 +130,42 @@ def test_console_script_entry_point():
     res = subprocess.run([sys.executable, "-m", "accelmodel.cli", "archs"], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0 and ARCH in res.stdout
+
+
+def test_build_interrupted_then_resumed(capsys, tmp_path, monkeypatch):
+    archs_file = tmp_path / "archs.txt"
+    archs_file.write_text("\n".join(nasbench201_arch_strings()[:200]) + "\n")
+    out = tmp_path / "r.parquet"
+    argv = ["build", "nasbench201", "--arch", f"{ARCH},generic-small", "--dataset", "cifar10",
+            "--archs-file", str(archs_file), "--out", str(out), "--workers", "0", "--no-progress"]
+    real = D._additive_chunk
+    calls = []
+
+    def dies_in_second_arch(*a):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(*a)
+
+    monkeypatch.setattr(D, "_additive_chunk", dies_in_second_arch)
+    with pytest.raises(RuntimeError, match="killed"):
+        cli.main(argv)
+    assert not out.exists()
+    calls.clear()
+    monkeypatch.setattr(D, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
+    assert cli.main(argv) == 0
+    assert len(calls) == 1  # the first arch's table came from the checkpoint
+    assert len(pd.read_parquet(out)) == 400
+    assert not (tmp_path / "r.parquet.partial").exists()
+
+
+def test_build_on_dask_address(capsys, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "d.parquet"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                                  host="127.0.0.1", dashboard_address=":0") as cluster:
+        code, _, err = run(capsys, "build", "fbnet", "--arch", ARCH, "--dataset", "cifar100", "--sample", "30",
+                           "--out", str(out), "--dask", cluster.scheduler_address, "--no-progress")
+    assert code == 0, err
+    local = D.build("fbnet", ARCH, "cifar100", sample=30, workers=0)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local)

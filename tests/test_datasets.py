@@ -323,3 +323,8 @@ def pickle_roundtrip_networks(path):
     import pickle
 
     return pickle.loads(path.read_bytes())["fbnet"]["accelmodel_networks"]["cifar100"]
+
+
+def test_graph_list_rejects_nas_only_options():
+    with pytest.raises(ValueError, match="archs and index_file"):
+        D.build([nasbench201(nasbench201_arch_strings()[0])], ARCH, archs=["x"])
