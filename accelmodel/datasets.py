@@ -21,6 +21,7 @@ Chunks run in-process, on a local process pool (spawn context) or on a dask.dist
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -278,9 +279,26 @@ def check_dataset(space: str, dataset: str) -> str:
                          "(HW-NAS-Bench's 'ImageNet' is accepted too)") from None
 
 
+@functools.lru_cache(maxsize=1)
+def _nb201_codes() -> tuple[list[str], dict[str, int]]:
+    """All canonical arch strings in `itertools.product` order and their position (the base-5 code of the
+    six op indices, first edge most significant): parsing 15,625 strings one by one would dominate a build."""
+    strings = nb201_mod.nasbench201_arch_strings()
+    return strings, {a: i for i, a in enumerate(strings)}
+
+
+def _nb201_code(arch) -> int:
+    strings, code = _nb201_codes()
+    if isinstance(arch, str) and arch in code:
+        return code[arch]
+    return code[nb201_mod.arch_string(nb201_mod.parse_arch(arch))]
+
+
+_NB201_PLACES = len(nb201_mod.OPS) ** np.arange(nb201_mod.NUM_EDGES - 1, -1, -1)
+
+
 def nasbench201_choices(archs, sample, seed, index_file, dataset) -> tuple[np.ndarray, list[int] | None]:
     """(choice matrix, NAS-Bench-201 indices or None) for the requested NAS-Bench-201 networks."""
-    op_index = {op: i for i, op in enumerate(nb201_mod.OPS)}
     index = None
     if index_file is not None:
         from .hwnasbench import read_index
@@ -291,7 +309,7 @@ def nasbench201_choices(archs, sample, seed, index_file, dataset) -> tuple[np.nd
             idx = sorted(index)
             strings = [index[i] for i in idx]
         else:
-            idx, strings = None, nb201_mod.nasbench201_arch_strings()
+            idx, strings = None, list(_nb201_codes()[0])
     else:
         if isinstance(archs, (str, int)):
             archs = [archs]
@@ -307,7 +325,7 @@ def nasbench201_choices(archs, sample, seed, index_file, dataset) -> tuple[np.nd
                 idx.append(int(a))
                 strings.append(index[int(a)])
             else:
-                s = nb201_mod.arch_string(nb201_mod.parse_arch(a))
+                s = _nb201_codes()[0][_nb201_code(a)]
                 strings.append(s)
                 if by_str is not None:
                     if s not in by_str:
@@ -317,8 +335,14 @@ def nasbench201_choices(archs, sample, seed, index_file, dataset) -> tuple[np.nd
         pick = _sample_rows(len(strings), sample, seed, replace=False)
         strings = [strings[i] for i in pick]
         idx = [idx[i] for i in pick] if idx is not None else None
-    choices = np.array([[op_index[o] for o in nb201_mod.parse_arch(s)] for s in strings], dtype=np.int64)
+    codes = np.array([_nb201_code(a) for a in strings], dtype=np.int64)
+    choices = (codes[:, None] // _NB201_PLACES[None, :]) % len(nb201_mod.OPS)
     return choices.reshape(-1, nb201_mod.NUM_EDGES), idx
+
+
+def nasbench201_strings(choices: np.ndarray) -> list[str]:
+    strings, _ = _nb201_codes()
+    return [strings[c] for c in (choices @ _NB201_PLACES).tolist()]
 
 
 def _sample_rows(n: int, sample, seed, replace: bool) -> np.ndarray:
@@ -690,7 +714,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         dataset = check_dataset(space_name, dataset or "cifar10")
         choices, index = nasbench201_choices(archs, sample, seed, index_file, dataset)
         table = nasbench201_space(choices, dataset, batch)
-        ident_cols = {"arch_str": [nb201_mod.arch_string([nb201_mod.OPS[i] for i in ch]) for ch in choices]}
+        ident_cols = {"arch_str": nasbench201_strings(choices)}
         if index is not None:
             ident_cols = {"index": index, **ident_cols}
     elif space_name == "fbnet":
@@ -713,7 +737,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
 
     n = len(table)
     identity = {"space": space_name or "graphs", "dataset": dataset, "batch": batch, "spec": spec.name,
-                "digest": spec.digest, "budget": budget, "objective": objective, "chunk": network_chunk,
+                "digest": spec.digest, "mapper": _module_digest(mapper), "budget": budget, "objective": objective, "chunk": network_chunk,
                 "networks": hashlib.sha1(json.dumps(ident_cols, default=str).encode()).hexdigest()}
     ckpt = _Checkpoint(checkpoint_dir, identity)
     runner = _Runner(workers, scheduler, dask_address)
@@ -776,6 +800,15 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
                         "objective": objective, "batch": batch})
     lookup = fbnet_lookup_table(table, spec, budget, objective, row_costs) if want_lookup else None
     return frame, lookup, ckpt
+
+
+def _module_digest(module) -> str:
+    """Hash of a mapper's source, so checkpoints of an edited mapper are not reused."""
+    path = getattr(module, "__file__", None)
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as fh:
+        return hashlib.sha1(fh.read()).hexdigest()[:16]
 
 
 def _put(columns, res, start, stop, n):

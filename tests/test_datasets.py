@@ -328,3 +328,13 @@ def pickle_roundtrip_networks(path):
 def test_graph_list_rejects_nas_only_options():
     with pytest.raises(ValueError, match="archs and index_file"):
         D.build([nasbench201(nasbench201_arch_strings()[0])], ARCH, archs=["x"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(nb.OPS), min_size=6, max_size=6))
+def test_nasbench201_codes_round_trip(ops):
+    arch = nb.arch_string(ops)
+    choices, _ = D.nasbench201_choices([arch], None, 0, None, "cifar10")
+    assert [nb.OPS[i] for i in choices[0]] == list(ops)
+    assert D.nasbench201_strings(choices) == [arch]
+    assert D.nasbench201_choices([list(ops)], None, 0, None, "cifar10")[0].tolist() == choices.tolist()
