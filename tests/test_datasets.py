@@ -338,3 +338,25 @@ def test_nasbench201_codes_round_trip(ops):
     assert [nb.OPS[i] for i in choices[0]] == list(ops)
     assert D.nasbench201_strings(choices) == [arch]
     assert D.nasbench201_choices([list(ops)], None, 0, None, "cifar10")[0].tolist() == choices.tolist()
+
+
+@pytest.mark.skipif("fpga-zc706" not in __import__("accelmodel.specs", fromlist=["x"]).available_specs(),
+                    reason="the fpga-zc706 spec (FPGA mapper) is not installed in this checkout")
+def test_fpga_zc706_build_equals_estimate(tmp_path):
+    frame = D.build("fbnet", "fpga-zc706", "cifar100", sample=6, seed=4, workers=0, out=str(tmp_path / "f.pickle"))
+    assert {"throughput_gops", "frames_per_s"} <= set(frame.columns)
+    for i in (0, 5):
+        est = estimate(fbnet(frame["op_idx_list"][i], "cifar100"), "fpga-zc706")
+        assert frame["latency_ms"][i] == pytest.approx(est.latency_ms, rel=1e-12)
+        assert frame["energy_mj"][i] == pytest.approx(est.energy_mj, rel=1e-12)
+        assert frame["throughput_gops"][i] == pytest.approx(est.throughput_gops, rel=1e-12)
+    archs = nasbench201_arch_strings()[:3]
+    nb_frame = D.build("nasbench201", "fpga-zc706", "cifar10", archs=archs, workers=0)
+    assert nb_frame["latency_ms"][2] == pytest.approx(estimate("nb201:" + archs[2], "fpga-zc706").latency_ms, rel=1e-12)
+    from accelmodel.hwnasbench import HWNASBenchAPI
+
+    tables = HWNASBenchAPI(str(tmp_path / "f.pickle"), "fbnet").get_op_lookup_tables()
+    assert set(tables) == {"fpga_latency", "fpga_energy"}
+    # an identity skip is wiring on the FPGA (0); every conv block costs time
+    assert all(v > 0 for k, v in tables["fpga_latency"].items() if not k.startswith("Skip_"))
+    assert all(v >= 0 for v in tables["fpga_latency"].values())
