@@ -429,8 +429,11 @@ class _Runner:
     """Runs tasks in-process, on a spawn process pool or on dask; yields (task id, result) as they finish."""
 
     def __init__(self, workers, scheduler, dask_address):
+        if isinstance(scheduler, str) and "://" in scheduler:  # a dask scheduler address given directly
+            scheduler, dask_address = "dask", dask_address or scheduler
         if scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler {scheduler!r} is not one of {list(SCHEDULERS)}")
+            raise ValueError(f"scheduler {scheduler!r} is not one of {list(SCHEDULERS)} or a dask address "
+                             "('tcp://host:port')")
         if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 0):
             raise ValueError(f"workers must be a non-negative int or None, got {workers!r}")
         if dask_address is not None and scheduler is None:
@@ -638,8 +641,10 @@ def build(space, arch, dataset=None, archs=None, sample=None, seed=0, out=None, 
     - `out`: ``.parquet`` or ``.pickle``/``.pkl`` (HW-NAS-Bench layout, see `accelmodel.hwnasbench`);
       written atomically; finished chunks are kept in `checkpoint_dir` (default ``<out>.partial``) so a
       rerun after an interruption continues.
-    - `workers`: local process count (default: all cores; 0/1 = in this process); `scheduler`:
-      ``processes`` (default), ``serial`` or ``dask`` (with `dask_address`, else the current client).
+    - `workers`: local process count (default: all cores, started only when the measured work outweighs
+      their start-up; 0/1 = in this process); `scheduler`: ``processes`` (default), ``serial`` or ``dask``
+      (with `dask_address`, else the current distributed client), or a dask address ``tcp://host:port``.
+      Process workers are spawned: scripts need ``if __name__ == "__main__":``.
 
     Columns: ``arch_str`` (NAS-Bench-201) / ``op_idx_list`` (FBNet) / ``network`` (graphs), ``latency_ms``,
     ``energy_mj``, ``macs``, plus what the mapper reports per network (e.g. ``throughput_gops``). Rows
