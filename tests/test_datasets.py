@@ -278,10 +278,13 @@ def test_dask_local_cluster_matches_local(fake_mapper):
     _fresh_caches()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
                                   host="127.0.0.1", dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
-        dask_nb = D.build("nasbench201", ARCH, "cifar10", archs=archs, scheduler="dask")
-        dask_fb = D.build("fbnet", fake_mapper, "cifar100", sample=40, scheduler=cluster.scheduler_address,
-                          network_chunk=10)
+        with distributed.get_task_stream(client) as stream:
+            dask_nb = D.build("nasbench201", ARCH, "cifar10", archs=archs, scheduler="dask")
+            dask_fb = D.build("fbnet", fake_mapper, "cifar100", sample=40, scheduler=cluster.scheduler_address,
+                              network_chunk=10)
         assert len(client.scheduler_info()["workers"]) == 2
+    names = [t["key"].split("-")[0] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
+    assert names.count("map_rows_task") >= 2 and names.count("sequences_task") == 4  # the work ran on dask
     pd.testing.assert_frame_equal(local_nb, dask_nb)
     pd.testing.assert_frame_equal(local_fb, dask_fb)
 
