@@ -667,6 +667,9 @@ def build_many(space, arches: Sequence, datasets: Sequence, *, out=None, checkpo
         out = check_writable(out)
         if checkpoint_dir is None:
             checkpoint_dir = os.fspath(out) + ".partial"
+        if not isinstance(space, str) and not out.endswith(".parquet"):
+            raise ValueError("the HW-NAS-Bench pickle layout holds 'nasbench201' or 'fbnet' builds; "
+                             "write a list of LayerGraphs to .parquet")
     if isinstance(space, str):
         _check_space(space)
         for d in datasets:
@@ -691,9 +694,6 @@ def build_many(space, arches: Sequence, datasets: Sequence, *, out=None, checkpo
         else:
             from .hwnasbench import to_hwnasbench
 
-            if not isinstance(space, str):
-                raise ValueError("the HW-NAS-Bench pickle layout holds 'nasbench201' or 'fbnet' builds; "
-                                 "write graph builds to .parquet")
             data = to_hwnasbench([(space, f.attrs["dataset"], f.attrs["arch"], f, r[1]) for f, r in zip(frames, results)])
             atomic_write_bytes(out, pickle.dumps(data, protocol=4))
     for r in results:

@@ -363,3 +363,9 @@ def test_fpga_zc706_build_equals_estimate(tmp_path):
     # an identity skip is wiring on the FPGA (0); every conv block costs time
     assert all(v > 0 for k, v in tables["fpga_latency"].items() if not k.startswith("Skip_"))
     assert all(v >= 0 for v in tables["fpga_latency"].values())
+
+
+def test_graph_list_to_pickle_fails_before_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(D, "_build_one", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(ValueError, match="parquet"):
+        D.build([nasbench201(nasbench201_arch_strings()[0])], ARCH, out=str(tmp_path / "g.pickle"))
