@@ -110,8 +110,9 @@ class SlotSpace(LayerTable):
     `choices` is the (networks x variables) choice matrix.
     """
 
-    def __init__(self, layers, template, slot_var, slot_rows, choices, build_graph, slot_keys=None,
-                 fixed_keys=None):
+    def __init__(self, space, dataset, batch, layers, template, slot_var, slot_rows, choices, build_graph,
+                 slot_keys=None, fixed_keys=None):
+        self.space, self.dataset, self.batch = space, dataset, batch
         self.layers = layers
         self.template = template
         self.slot_var = np.asarray(slot_var, dtype=np.int64)
@@ -155,6 +156,9 @@ class SlotSpace(LayerTable):
     def graph(self, i: int) -> LayerGraph:
         return self._build_graph(self.choices[i])
 
+    def graph_source(self, start: int, stop: int):
+        return (self.space, self.dataset, self.batch, self.choices[start:stop])
+
 
 class GraphSpace(LayerTable):
     """Any iterable of LayerGraphs."""
@@ -184,6 +188,9 @@ class GraphSpace(LayerTable):
 
     def graph(self, i: int) -> LayerGraph:
         return self.graphs[i]
+
+    def graph_source(self, start: int, stop: int):
+        return self.graphs[start:stop]
 
 
 _NB201_EDGE_RE = re.compile(r"^s(\d)c(\d)\.e(\d)(\d)\.")
@@ -217,7 +224,7 @@ def nasbench201_space(choices: np.ndarray, dataset: str, batch: int = 1) -> Slot
         elif [k for k, _ in entries] != [k for k, _ in template] or sigs != fixed_sig:
             raise AssertionError("NAS-Bench-201 template differs between ops; the slot decomposition is invalid")
     slot_var = [s % nb201_mod.NUM_EDGES for s in range(len(slot_rows))]
-    return SlotSpace(rows.layers, template, slot_var, slot_rows, choices,
+    return SlotSpace("nasbench201", dataset, batch, rows.layers, template, slot_var, slot_rows, choices,
                      lambda ch: nb201_mod.nasbench201([ops[i] for i in ch], dataset=dataset, batch=batch))
 
 
@@ -252,7 +259,7 @@ def fbnet_space(choices: np.ndarray, dataset: str, batch: int = 1) -> SlotSpace:
             template, fixed_sig = entries, sigs
         elif entries != template or sigs != fixed_sig:
             raise AssertionError("FBNet template differs between blocks; the slot decomposition is invalid")
-    return SlotSpace(rows.layers, template, list(range(n_pos)), slot_rows, choices,
+    return SlotSpace("fbnet", dataset, batch, rows.layers, template, list(range(n_pos)), slot_rows, choices,
                      lambda ch: fbnet_mod.fbnet([int(i) for i in ch], dataset=dataset, batch=batch),
                      slot_keys=slot_keys, fixed_keys=fixed_keys)
 
@@ -313,6 +320,9 @@ def nasbench201_choices(archs, sample, seed, index_file, dataset) -> tuple[np.nd
     else:
         if isinstance(archs, (str, int)):
             archs = [archs]
+        archs = list(archs)
+        if not archs:
+            raise ValueError("archs is empty; give at least one network (or archs=None for all 15,625)")
         strings, idx = [], ([] if index is not None else None)
         by_str = {s: i for i, s in index.items()} if index is not None else None
         for a in archs:
@@ -363,6 +373,9 @@ def fbnet_choices(archs, sample, seed) -> np.ndarray:
     if archs is not None:
         if isinstance(archs, str):
             archs = [archs]
+        archs = list(archs)
+        if not archs:
+            raise ValueError("archs is empty; give at least one FBNet op list")
         return np.array([fbnet_mod.op_indices(a) for a in archs], dtype=np.int64).reshape(-1, fbnet_mod.NUM_POSITIONS)
     if not isinstance(sample, (int, np.integer)) or isinstance(sample, bool) or sample <= 0:
         raise ValueError(f"sample must be a positive int, got {sample!r}")
@@ -411,9 +424,20 @@ def sequences_task(spec: ArchSpec, budget, objective: str, encoded: np.ndarray, 
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
-def graphs_task(spec: ArchSpec, budget, objective: str, graphs: list[LayerGraph]) -> dict[str, np.ndarray]:
-    """Stage 2 for a non-additive mapper without a batch interface: `map_network` per graph."""
+def graphs_task(spec: ArchSpec, budget, objective: str, source) -> dict[str, np.ndarray]:
+    """Stage 2 for a non-additive mapper without a batch interface: `map_network` per graph. `source` is a
+    list of LayerGraphs or ``(space, dataset, batch, choices)``, built here so that no process holds the
+    graphs of every chunk at once."""
     mapper, config = _configured(spec, budget)
+    if isinstance(source, tuple):
+        space, dataset, batch, choices = source
+        if space == "nasbench201":
+            graphs = [nb201_mod.nasbench201([nb201_mod.OPS[i] for i in ch], dataset=dataset, batch=batch)
+                      for ch in choices]
+        else:
+            graphs = [fbnet_mod.fbnet([int(i) for i in ch], dataset=dataset, batch=batch) for ch in choices]
+    else:
+        graphs = source
     cols: dict[str, list] = {"latency_ms": [], "energy_mj": []}
     for g in graphs:
         net = mapper.map_network(g, config, objective)
@@ -742,8 +766,8 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
 
     n = len(table)
     identity = {"space": space_name or "graphs", "dataset": dataset, "batch": batch, "spec": spec.name,
-                "digest": spec.digest, "mapper": _module_digest(mapper), "budget": budget, "objective": objective, "chunk": network_chunk,
-                "networks": hashlib.sha1(json.dumps(ident_cols, default=str).encode()).hexdigest()}
+                "digest": spec.digest, "mapper": _module_digest(mapper), "budget": budget, "objective": objective,
+                "chunk": network_chunk, "networks": hashlib.sha1(json.dumps(ident_cols, default=str).encode()).hexdigest()}
     ckpt = _Checkpoint(checkpoint_dir, identity)
     runner = _Runner(workers, scheduler, dask_address)
     bar = None
@@ -782,7 +806,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
                 seq, lengths = table.sequences(start, stop)
                 tasks.append(((k, start, stop), (spec, budget, objective, encoded, seq, lengths)))
             else:
-                tasks.append(((k, start, stop), (spec, budget, objective, [table.graph(i) for i in range(start, stop)])))
+                tasks.append(((k, start, stop), (spec, budget, objective, table.graph_source(start, stop))))
         fn = sequences_task if not additive and encoded is not None else graphs_task
         for (k, start, stop), res in runner.run(fn, tasks):
             if "macs" not in res:

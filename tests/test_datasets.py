@@ -369,3 +369,10 @@ def test_graph_list_to_pickle_fails_before_work(tmp_path, monkeypatch):
     monkeypatch.setattr(D, "_build_one", lambda *a, **k: pytest.fail("work started"))
     with pytest.raises(ValueError, match="parquet"):
         D.build([nasbench201(nasbench201_arch_strings()[0])], ARCH, out=str(tmp_path / "g.pickle"))
+
+
+def test_empty_archs_rejected():
+    with pytest.raises(ValueError, match="archs is empty"):
+        D.build("nasbench201", ARCH, "cifar10", archs=[])
+    with pytest.raises(ValueError, match="archs is empty"):
+        D.build("fbnet", ARCH, "cifar100", archs=[])
