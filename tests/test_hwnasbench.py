@@ -5,6 +5,7 @@ import math
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -197,3 +198,21 @@ def test_api_errors(tmp_path):
 def test_to_hwnasbench_rejects_graph_builds():
     with pytest.raises(ValueError, match="nasbench201"):
         to_hwnasbench([("graphs", None, ARCH, None, None)])
+
+
+def test_published_calibration_file_as_index(reference, tmp_path):
+    """HW-NAS-Bench's own NAS-Bench-201 indices (the reference CSV has index,arch_str columns) drive a
+    drop-in file whose API answers by those indices. Only the index and arch strings are used here."""
+    csv = reference / "hwnasbench_nb201_cifar10_calibration.csv"
+    published = pd.read_csv(csv)
+    out = tmp_path / "cal.pickle"
+    frame = D.build("nasbench201", ARCH, "cifar10", index_file=str(csv), out=str(out), workers=0)
+    assert len(frame) == len(published)
+    assert list(frame["index"]) == sorted(published["index"])
+    api = HWNASBenchAPI(str(out))
+    row = published.iloc[17]
+    q = api.query_by_index(int(row["index"]), "cifar10")
+    mine = frame.set_index("index").loc[int(row["index"])]
+    assert mine["arch_str"] == row["arch_str"]
+    assert q["eyeriss_latency"] == mine["latency_ms"]
+    assert api.get_net_config(int(row["index"]), "cifar10")["arch_str"] == row["arch_str"]
