@@ -18,7 +18,7 @@ nb = importlib.import_module("accelmodel.workloads.nasbench201")
 fb = importlib.import_module("accelmodel.workloads.fbnet")
 
 sys.path.insert(0, os.path.dirname(__file__))
-import _fake_pipeline as fake  # noqa: E402
+import test_datasets_fake_pipeline as fake  # noqa: E402
 
 ARCH = "eyeriss-hwnasbench"
 
@@ -27,7 +27,7 @@ ARCH = "eyeriss-hwnasbench"
 def fake_mapper(monkeypatch):
     from accelmodel import mappers
 
-    monkeypatch.setitem(mappers.PARADIGMS, fake.PARADIGM, "_fake_pipeline")
+    monkeypatch.setitem(mappers.PARADIGMS, fake.PARADIGM, "test_datasets_fake_pipeline")
     return fake.SPEC
 
 

@@ -1,6 +1,8 @@
-"""A small non-additive mapper for dataset-builder tests: a pipeline whose latency is set by its slowest
-stage plus a fill term, with both `map_network` and the batch interface (`encode_layers`,
-`evaluate_sequences`) the FPGA mapper provides. Registered under the paradigm ``fake_pipeline``."""
+"""Helper module for the dataset-builder tests (no tests of its own; named after them for ownership).
+
+A small non-additive mapper: a pipeline whose latency is set by its slowest stage plus a fill term, with
+both `map_network` and the batch interface (`encode_layers`, `evaluate_sequences`) the FPGA mapper
+provides. Registered under the paradigm ``fake_pipeline``."""
 
 from dataclasses import dataclass
 
