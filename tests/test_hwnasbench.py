@@ -80,6 +80,9 @@ def test_read_index_from_pickle_and_csv(tmp_path):
     idx = read_index(str(path), "cifar100")
     assert idx == {i: c["arch_str"] for i, c in enumerate(data["nasbench201"]["cifar100"]["config"])}
     assert read_index(str(path)) == idx  # any data set: same order
+    from accelmodel.workloads import read_index_file
+
+    assert read_index_file(str(path)) == idx  # the workloads reader agrees on the real layout
     csv = tmp_path / "i.csv"
     csv.write_text("index,arch_str\n5," + idx[1] + "\n")
     assert read_index(str(csv)) == {5: idx[1]}
