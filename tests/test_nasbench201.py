@@ -110,3 +110,11 @@ def test_index_file_hwnasbench_pickle(tmp_path):
     p.write_bytes(pickle.dumps({"nasbench201": {"cifar10": {"eyeriss_latency": [1.0]}}}))
     with pytest.raises(ValueError, match="config"):
         read_index_file(p)
+
+
+def test_index_file_without_indices_is_refused(tmp_path):
+    import pickle
+    p = tmp_path / "keyed_by_arch.pickle"
+    p.write_bytes(pickle.dumps({"nasbench201": {"cifar10": {"config": {ARCH: {"arch_str": ARCH}}}}}))
+    with pytest.raises(ValueError, match="not by NAS-Bench-201 index"):
+        read_index_file(p)

@@ -190,6 +190,9 @@ def read_index_file(path: str | os.PathLike) -> dict[int, str]:
                 arch = rec.get("arch_str") if isinstance(rec, dict) else None
                 if arch is None:
                     raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config[{idx}] has no 'arch_str'")
+                if isinstance(idx, str) and not idx.isdigit():
+                    raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config is keyed by {idx!r}, not by "
+                                     "NAS-Bench-201 index (a table built without an index file carries no indices)")
                 out[int(idx)] = arch_string(parse_arch(arch))
             return out
         raise ValueError(f"index file {path!r}: no 'config' table under 'nasbench201/<dataset>' "
