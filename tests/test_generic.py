@@ -430,3 +430,31 @@ def test_area_grows_with_every_resource(point, resource, factor):
     assert area.area_mm2(**bigger) > area.area_mm2(**point)
     parts = area.breakdown(**point)
     assert all(v > 0 for v in parts.values()) and sum(parts.values()) == pytest.approx(area.area_mm2(**point))
+
+
+# E2E-Perf (EH-DNAS Table 4): FBNet-A on ImageNet, generic paradigm, latency in ms on the three budgets
+FBNET_A = ("skip,k3_e3,k3_e1,skip,skip,k5_e6,k3_e3,k5_e1,k3_e3,k5_e6,k5_e3,k5_e1_g2,k5_e6,"
+           "k3_e6,k5_e1_g2,k5_e1,k3_e1_g2,k5_e6,k5_e6,k5_e3,k5_e6,k5_e6")
+E2E_PERF_FBNET_A_MS = {"generic-small": 38.46, "generic-medium": 20.41, "generic-large": 11.63}
+
+
+def fbnet_a_latencies():
+    from accelmodel.workloads import fbnet
+    from accelmodel.workloads.fbnet import parse_ops
+
+    graph = fbnet(parse_ops(FBNET_A), "imagenet")
+    return {spec: estimate(graph, spec).latency_ms for spec in BUDGET_SPECS}
+
+
+def test_fbnet_a_budget_order_agrees_with_e2e_perf():
+    got = fbnet_a_latencies()
+    assert sorted(got, key=got.get) == sorted(E2E_PERF_FBNET_A_MS, key=E2E_PERF_FBNET_A_MS.get)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: the model gives FBNet-A 2.45 / 2.32 / 2.31 ms where E2E-Perf reports "
+                   "38.46 / 20.41 / 11.63 ms; its engine (not described in the paper) runs at a few percent of peak "
+                   "and scales with DSPs, ours is DRAM- and pixel-sequencing-bound on this compact network")
+def test_fbnet_a_within_2x_of_e2e_perf():
+    got = fbnet_a_latencies()
+    for spec, published in E2E_PERF_FBNET_A_MS.items():
+        assert published / 2 <= got[spec] <= published * 2, (spec, got[spec], published)
