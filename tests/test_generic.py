@@ -458,3 +458,15 @@ def test_fbnet_a_within_2x_of_e2e_perf():
     got = fbnet_a_latencies()
     for spec, published in E2E_PERF_FBNET_A_MS.items():
         assert published / 2 <= got[spec] <= published * 2, (spec, got[spec], published)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.sampled_from(["nb201", "fbnet"]), st.integers(0, 2**31 - 1))
+def test_budget_order_on_sampled_search_space_networks(space, seed):
+    from accelmodel.search import sample_networks
+
+    (name, graph), = sample_networks(space, 1, seed=seed).items()
+    lat = {spec: estimate(graph, spec).latency_ms for spec in BUDGET_SPECS}
+    assert lat["generic-large"] <= lat["generic-medium"] <= lat["generic-small"], name
+    c = cfg("generic-large")
+    assert lat["generic-large"] >= graph.macs / c.peak_macs_per_cycle / c.clock_hz * 1e3
