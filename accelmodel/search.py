@@ -150,10 +150,6 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
     bw_list = bw_vals * 1e9 / base.clock_hz
     pes = (frame["pes_x"] * frame["pes_y"]).to_numpy()
     computes = np.unique(np.stack([pes, frame["compute_lanes"].to_numpy(), frame["simd_units"].to_numpy()], 1), axis=0)
-    for c in computes:
-        if rf_list[0] * base.rf_psum_fraction < c[2] * pb:
-            raise ValueError(f"register_file_kb={rf_vals[0]:g} cannot hold one partial sum per SIMD unit for "
-                             f"simd_units={c[2]}: it needs >= {c[2] * pb / base.rf_psum_fraction / 1024:g} KB")
     cmp_index = {tuple(c): i for i, c in enumerate(computes.tolist())}
     ci = np.array([cmp_index[(a, b, c)] for a, b, c in zip(pes, frame["compute_lanes"], frame["simd_units"])])
     ri = np.searchsorted(rf_vals, frame["register_file_kb"].to_numpy())
@@ -173,6 +169,13 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
     cycles = np.zeros(n)
     energy = np.zeros(n)
     reason = np.full(n, "", dtype=object)
+    # a lane's register file must hold one partial sum per SIMD unit (the same check as `configure`)
+    psum_room = frame["register_file_kb"].to_numpy() * 1024 * base.rf_psum_fraction
+    psum_need = frame["simd_units"].to_numpy() * pb
+    small_rf = psum_room < psum_need
+    reason[small_rf] = [f"register file holds {room:.0f} B of partial sums, {need - room:.0f} B short of one "
+                        f"{base.accumulator_bits}-bit sum per SIMD unit ({need:.0f} B)"
+                        for room, need in zip(psum_room[small_rf], psum_need[small_rf])]
     if mac_layers:
         vecs = np.stack([gm.layer_vector(l) for l in mac_layers])
         res = gk.search_grid(vecs, computes.astype(np.int64), base.simd_width, wb, pb, rf_list,

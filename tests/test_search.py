@@ -296,3 +296,12 @@ def test_grid_kernel_equals_cell_by_cell_search(network):
                                   bw[b:b + 1], base.e_mac, base.e_rf, base.e_glb, base.e_dram, True,
                                   gk.OBJ_LATENCY)[0, 0, 0]
             assert grid[r, g, b, gk.F_LAT] == pytest.approx(one[gk.F_LAT], rel=1e-12), (layer.name, r, g, b)
+
+
+def test_register_file_too_small_for_the_simd_units_is_an_invalid_row():
+    f = search.accelerators(NB201, space={"register_file_kb": [0.25, 8], "simd_units": [16, 128]})
+    bad = (f["register_file_kb"] == 0.25) & (f["simd_units"] == 128)
+    assert (~f.loc[bad, "valid"]).all() and f.loc[~bad, "valid"].all()
+    assert f.loc[bad, "reason"].iloc[0] == ("register file holds 128 B of partial sums, 384 B short of one 32-bit sum "
+                                            "per SIMD unit (512 B)")
+    assert f.loc[bad, "latency_ms"].isna().all() and not f.loc[bad, "pareto"].any()
