@@ -63,9 +63,13 @@ def layer_cycles(row, tn, tm):
 
 @njit(cache=True)
 def layer_bytes(row, word_bytes):
-    """DDR bytes of a layer run on its own: input map(s), weights and output map."""
+    """DDR bytes of a layer run on its own: input map(s), weights and output map. An element-wise add is
+    fused into the output stage of the layer that produces its first operand (the residual is summed into
+    the output buffer as it drains), so it moves only its other operands."""
     if row[KIND] == FREE:
         return 0.0
+    if row[KIND] == ADD:
+        return row[OUT_EL] * (row[NINPUTS] - 1.0) * word_bytes
     return (row[IN_EL] + row[OUT_EL] + row[WEIGHTS]) * word_bytes
 
 
@@ -84,8 +88,8 @@ def layer_buffer_bram(row, tn, tm, hw):
     - output rows: two rows of all output channels (ping-pong to the next chunk), Tm words wide.
     """
     kind = row[KIND]
-    if kind == FREE:
-        return 0.0
+    if kind == FREE or kind == ADD:
+        return 0.0  # adds work on the producer's output buffer
     wb = hw[HW_WORD_BYTES] * 8.0
     bb = hw[HW_BRAM_BITS]
     pb = hw[HW_BRAM_PORT_BITS]
@@ -189,13 +193,16 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             l1 = starts[u + w]
             nl = 0.0
             for i in range(l0, l1):
-                if rows[i, KIND] != FREE:
+                if rows[i, KIND] != FREE and rows[i, KIND] != ADD:
                     nl += 1.0
             # DDR traffic per frame: all weights, plus maps between layers inside the chunk (written and
             # read back), plus the network input/output at the pipeline ends.
             byt = wsum[l1] - wsum[l0]
             for i in range(l0, l1 - 1):
-                byt += 2.0 * rows[i, OUT_EL] * wbytes
+                if rows[i + 1, KIND] != ADD:
+                    byt += 2.0 * rows[i, OUT_EL] * wbytes
+                else:
+                    byt += rows[i + 1, OUT_EL] * (rows[i + 1, NINPUTS] - 1.0) * wbytes
             if l0 == 0:
                 byt += rows[0, IN_EL] * wbytes
             if l1 == n:
@@ -352,7 +359,9 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
         for i in range(l0, l1):
             chunk_of_layer[i] = j
             cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
-            if rows[i, KIND] != FREE:
+            if rows[i, KIND] == ADD:
+                lcyc[i] = max(cyc, layer_bytes(rows[i], wbytes) / port_bpc)
+            elif rows[i, KIND] != FREE:
                 nl += 1.0
                 # layerwise figure: the layer alone on this engine, maps and weights through the chunk's port
                 lcyc[i] = max(cyc, layer_bytes(rows[i], wbytes) / port_bpc) + ovh
