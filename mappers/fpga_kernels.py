@@ -319,7 +319,8 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             break
         else:
             t_lo = t
-        if t_hi - t_lo <= 1e-9 * t_hi:
+        # 1e-4 relative: the period is known to 0.01 %, far below the model's accuracy
+        if t_hi - t_lo <= 1e-4 * t_hi:
             break
     if not found:
         worst = 0
