@@ -144,13 +144,82 @@ def unit_starts(rows):
 
 
 @njit(cache=True)
+def _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp, w_bram, w_ddr, f, arg_w, arg_k,
+        dsp_tot, bram_tot, ddr_tot):
+    """DP over chunk cuts at period `t`: each chunk takes its least-DSP engine meeting `t`; the cut
+    minimises w_dsp*DSP + w_bram*BRAM + w_ddr*DDR bytes. Fills arg_w/arg_k and the totals; False if some
+    unit cannot meet t."""
+    f[0] = 0.0
+    dsp_tot[0] = 0.0
+    bram_tot[0] = 0.0
+    ddr_tot[0] = 0.0
+    for u in range(1, nu + 1):
+        f[u] = INF
+        for w in range(1, wmax + 1):
+            if u - w < 0:
+                break
+            if f[u - w] >= INF:
+                continue
+            c = (u - w) * wmax + (w - 1)
+            m = fr_len[c]
+            if m == 0 or fr_time[c, m - 1] > t:
+                continue
+            a = 0
+            b = m - 1
+            while a < b:
+                mid = (a + b) // 2
+                if fr_time[c, mid] <= t:
+                    b = mid
+                else:
+                    a = mid + 1
+            cost = f[u - w] + w_dsp * fr_dsp[c, a] + w_bram * fr_bram[c, a] + w_ddr * cand_bytes[c]
+            if cost < f[u]:
+                f[u] = cost
+                arg_w[u] = w
+                arg_k[u] = a
+                dsp_tot[u] = dsp_tot[u - w] + fr_dsp[c, a]
+                bram_tot[u] = bram_tot[u - w] + fr_bram[c, a]
+                ddr_tot[u] = ddr_tot[u - w] + cand_bytes[c]
+    return f[nu] < INF
+
+
+@njit(cache=True)
+def _feasible(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget, ddr_budget, f,
+              arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
+    """Is there a cut meeting period t within the DSP, BRAM and per-period DDR budgets? The least-DSP cut
+    (BRAM, DDR as tie-breaks) is tried first; if it breaks the BRAM or DDR budget, a Lagrangian search over
+    the price lam of (BRAM/budget + DDR/budget) relative to DSP/budget looks for a cut that fits all three
+    (a heuristic: the DP is exact for DSP alone). The chosen cut is left in arg_w/arg_k."""
+    if not _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 1e-12, f, arg_w, arg_k,
+               dsp_tot, bram_tot, ddr_tot):
+        return False
+    if dsp_tot[nu] > dsp_budget:
+        return False
+    if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
+        return True
+    lam_lo = -14.0
+    lam_hi = 14.0
+    for _ in range(14):
+        lam = 10.0 ** (0.5 * (lam_lo + lam_hi))
+        _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0 / dsp_budget, lam / bram_budget,
+            lam / ddr_budget, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot)
+        if dsp_tot[nu] > dsp_budget:
+            lam_hi = 0.5 * (lam_lo + lam_hi)  # priced BRAM/DDR too high: DSP overflows
+        elif bram_tot[nu] > bram_budget or ddr_tot[nu] > ddr_budget:
+            lam_lo = 0.5 * (lam_lo + lam_hi)
+        else:
+            return True
+    return False
+
+
+@njit(cache=True)
 def design(rows, tn_arr, tm_arr, dsp_arr, hw):
     """Best chunked pipeline for the (non-free) layer rows under the budgets in `hw`.
 
     Returns (status, period_cycles, chunk_of_layer, engine_of_chunk, n_chunks, layer_cycles_on_design,
     stage_cycles, chunk_bram, chunk_bytes, short_layer, short_amount).
     status 0: ok; 1: BRAM cannot fit (short_layer = the layer with the largest minimum need, short_amount =
-    BRAM36 short of the budget for the smallest design).
+    BRAM36 short of the budget for the least-BRAM design); 2: DSP cannot fit (short_amount = DSPs short).
     """
     n = rows.shape[0]
     ne = tn_arr.shape[0]
@@ -164,39 +233,62 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
 
     starts, nu = unit_starts(rows)
 
-    # prefix sums of compute cycles per engine, and of per-layer constants
-    pref = np.zeros((ne, n + 1))
-    for e in range(ne):
+    # engines within the DSP budget, by DSP (ties: fewer input lanes first)
+    order_all = np.argsort(dsp_arr * 1e6 + tn_arr * 1e3 + tm_arr)
+    ok_e = 0
+    for oi in range(ne):
+        if dsp_arr[order_all[oi]] <= dsp_budget:
+            ok_e += 1
+    order = np.empty(ok_e, np.int64)
+    k = 0
+    for oi in range(ne):
+        if dsp_arr[order_all[oi]] <= dsp_budget:
+            order[k] = order_all[oi]
+            k += 1
+    ne2 = ok_e
+
+    # per (engine, layer): compute cycles (prefix sums) and buffer BRAM
+    pref = np.zeros((ne2, n + 1))
+    lbram = np.zeros((ne2, n))
+    for q in range(ne2):
+        e = order[q]
         acc = 0.0
         for i in range(n):
             acc += layer_cycles(rows[i], tn_arr[e], tm_arr[e])
-            pref[e, i + 1] = acc
+            pref[q, i + 1] = acc
+            lbram[q, i] = layer_buffer_bram(rows[i], tn_arr[e], tm_arr[e], hw)
     wsum = np.zeros(n + 1)
+    nls = np.zeros(n + 1)
     for i in range(n):
         wsum[i + 1] = wsum[i] + rows[i, WEIGHTS] * wbytes
+        kk = rows[i, KIND]
+        nls[i + 1] = nls[i] + (1.0 if (kk != FREE and kk != ADD) else 0.0)
 
-    # chunk candidates: units [u, u + w), w = 1..wmax. Frontier of (dsp, time) over engines.
+    # chunk candidates: units [u, u + w), w = 1..wmax; frontier of (dsp, time) over engines
     ncand = nu * wmax
     fr_len = np.zeros(ncand, np.int64)
-    fr_time = np.full((ncand, ne), INF)
-    fr_dsp = np.zeros((ncand, ne))
-    fr_eng = np.zeros((ncand, ne), np.int64)
-    fr_bram = np.zeros((ncand, ne))
+    fr_time = np.empty((ncand, ne2))
+    fr_dsp = np.empty((ncand, ne2))
+    fr_eng = np.empty((ncand, ne2), np.int64)
+    fr_bram = np.empty((ncand, ne2))
     cand_bytes = np.zeros(ncand)
-    order = np.argsort(dsp_arr * 1e6 + tn_arr * 1e3 + tm_arr)
+    cmax = np.zeros(ne2)
     for u in range(nu):
+        cmax[:] = 0.0
+        byt = 0.0
         for w in range(1, wmax + 1):
             if u + w > nu:
                 break
             c = u * wmax + (w - 1)
             l0 = starts[u]
             l1 = starts[u + w]
-            nl = 0.0
-            for i in range(l0, l1):
-                if rows[i, KIND] != FREE and rows[i, KIND] != ADD:
-                    nl += 1.0
-            # DDR traffic per frame: all weights, plus maps between layers inside the chunk (written and
-            # read back), plus the network input/output at the pipeline ends.
+            lprev = starts[u + w - 1]
+            for q in range(ne2):
+                for i in range(lprev, l1):
+                    if lbram[q, i] > cmax[q]:
+                        cmax[q] = lbram[q, i]
+            # DDR traffic per frame: weights, maps between layers inside the chunk (written and read back;
+            # an add reads only its extra operands), network input/output at the pipeline ends
             byt = wsum[l1] - wsum[l0]
             for i in range(l0, l1 - 1):
                 if rows[i + 1, KIND] != ADD:
@@ -209,55 +301,44 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
                 byt += rows[n - 1, OUT_EL] * wbytes
             cand_bytes[c] = byt
             mem_cycles = byt / ddr_bpc
+            fixed = ovh * (nls[l1] - nls[l0])
             best = INF
-            k = 0
-            for oi in range(ne):
-                e = order[oi]
-                if dsp_arr[e] > dsp_budget:
-                    continue
-                comp = pref[e, l1] - pref[e, l0]
-                t = max(comp, mem_cycles) + ovh * nl
+            m = 0
+            for q in range(ne2):
+                comp = pref[q, l1] - pref[q, l0]
+                t = (comp if comp > mem_cycles else mem_cycles) + fixed
                 if t < best:
                     best = t
-                    bram = chunk_fixed_bram
-                    for i in range(l0, l1):
-                        b = layer_buffer_bram(rows[i], tn_arr[e], tm_arr[e], hw)
-                        if b > bram - chunk_fixed_bram:
-                            bram = chunk_fixed_bram + b
-                    fr_time[c, k] = t
-                    fr_dsp[c, k] = dsp_arr[e]
-                    fr_eng[c, k] = e
-                    fr_bram[c, k] = bram
-                    k += 1
-            fr_len[c] = k
+                    fr_time[c, m] = t
+                    fr_dsp[c, m] = dsp_arr[order[q]]
+                    fr_eng[c, m] = order[q]
+                    fr_bram[c, m] = cmax[q] + chunk_fixed_bram
+                    m += 1
+            fr_len[c] = m
 
-    # smallest BRAM any design needs: DP over cuts with the cheapest-BRAM engine per chunk
-    minb = np.full(nu + 1, INF)
-    minb[0] = 0.0
-    for u in range(1, nu + 1):
-        for w in range(1, wmax + 1):
-            if u - w < 0:
-                break
-            c = (u - w) * wmax + (w - 1)
-            bmin = INF
-            for k in range(fr_len[c]):
-                if fr_bram[c, k] < bmin:
-                    bmin = fr_bram[c, k]
-            if minb[u - w] + bmin < minb[u]:
-                minb[u] = minb[u - w] + bmin
+    f = np.empty(nu + 1)
+    arg_w = np.zeros(nu + 1, np.int64)
+    arg_k = np.zeros(nu + 1, np.int64)
+    dsp_tot = np.zeros(nu + 1)
+    bram_tot = np.zeros(nu + 1)
+    ddr_tot = np.zeros(nu + 1)
     empty_i = np.zeros(1, np.int64)
     empty_f = np.zeros(1)
-    if minb[nu] > bram_budget:
+
+    # BRAM feasibility: the least-BRAM design at an unbounded period
+    _dp(INF / 2, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-9, 1.0, 0.0, f, arg_w, arg_k,
+        dsp_tot, bram_tot, ddr_tot)
+    if bram_tot[nu] > bram_budget:
         worst = 0
         worst_b = -1.0
         for i in range(n):
-            b = layer_buffer_bram(rows[i], 1.0, 1.0, hw)
-            if b > worst_b:
-                worst_b = b
+            if lbram[0, i] > worst_b:
+                worst_b = lbram[0, i]
                 worst = i
-        return (1, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, worst, minb[nu] - bram_budget)
+        return (1, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, worst, bram_tot[nu] - bram_budget)
 
-    # bisection on the period T: DP gives the least normalised resource use with every stage <= T
+    # bisection on the period T: a design meets T when every stage does, it fits the DSP and BRAM budgets
+    # and its DDR traffic per frame fits in T (see _feasible).
     lo = 0.0
     hi = 0.0
     for u in range(nu):
@@ -265,51 +346,22 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
         if fr_time[c, fr_len[c] - 1] > lo:
             lo = fr_time[c, fr_len[c] - 1]
         hi += fr_time[c, 0]
-    # `hi` (every unit alone on its own 1-lane engine, summed) bounds any single-chunk design's stage time
-    f = np.empty(nu + 1)
-    arg_w = np.zeros(nu + 1, np.int64)
-    arg_k = np.zeros(nu + 1, np.int64)
+    # every design moves at least all weights plus the network input and output through the DDR
+    min_bytes = wsum[n] + rows[0, IN_EL] * wbytes + rows[n - 1, OUT_EL] * wbytes
+    if min_bytes / ddr_bpc > lo:
+        lo = min_bytes / ddr_bpc
+    if hi < lo:
+        hi = lo
     best_w = np.zeros(nu + 1, np.int64)
     best_k = np.zeros(nu + 1, np.int64)
-    found = False
     t_lo = lo * (1.0 - 1e-12)
-    t_hi = max(hi, lo) * 4.0 + 1.0
-    for it in range(64):
-        if it == 0:
-            t = t_hi
-        else:
-            t = math.sqrt(t_lo * t_hi) if t_lo > 0 else 0.5 * (t_lo + t_hi)
-        f[0] = 0.0
-        dsp_tot = np.zeros(nu + 1)
-        bram_tot = np.zeros(nu + 1)
-        for u in range(1, nu + 1):
-            f[u] = INF
-            for w in range(1, wmax + 1):
-                if u - w < 0:
-                    break
-                if f[u - w] >= INF:
-                    continue
-                c = (u - w) * wmax + (w - 1)
-                m = fr_len[c]
-                if m == 0 or fr_time[c, m - 1] > t:
-                    continue
-                # first frontier entry (least DSP) with time <= t
-                a = 0
-                b = m - 1
-                while a < b:
-                    mid = (a + b) // 2
-                    if fr_time[c, mid] <= t:
-                        b = mid
-                    else:
-                        a = mid + 1
-                cost = f[u - w] + fr_dsp[c, a] / dsp_budget + fr_bram[c, a] / bram_budget
-                if cost < f[u] - 1e-12:
-                    f[u] = cost
-                    arg_w[u] = w
-                    arg_k[u] = a
-                    dsp_tot[u] = dsp_tot[u - w] + fr_dsp[c, a]
-                    bram_tot[u] = bram_tot[u - w] + fr_bram[c, a]
-        ok = f[nu] < INF and dsp_tot[nu] <= dsp_budget and bram_tot[nu] <= bram_budget
+    t_hi = hi * (1.0 + 1e-9)
+    found = False
+    it = 0
+    while True:
+        t = t_hi if it == 0 else math.sqrt(t_lo * t_hi)
+        ok = _feasible(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
+                       ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot)
         if ok:
             found = True
             t_hi = t
@@ -319,12 +371,15 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             break
         else:
             t_lo = t
+        it += 1
         # 1e-4 relative: the period is known to 0.01 %, far below the model's accuracy
-        if t_hi - t_lo <= 1e-4 * t_hi:
+        if t_hi - t_lo <= 1e-4 * t_hi or it > 80:
             break
     if not found:
-        worst = 0
-        return (1, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, worst, 0.0)
+        # too few DSPs for even one lane per chunk on the fewest chunks the search allows
+        _dp(INF / 2, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 0.0, f, arg_w, arg_k,
+            dsp_tot, bram_tot, ddr_tot)
+        return (2, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, 0, dsp_tot[nu] - dsp_budget)
 
     # reconstruct the design
     chunk_of_layer = np.zeros(n, np.int64)
@@ -355,16 +410,17 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
         w = c % wmax + 1
         l0 = starts[uu]
         l1 = starts[uu + w]
-        nl = 0.0
         bram = 0.0
+        comp = 0.0
         for i in range(l0, l1):
             chunk_of_layer[i] = j
             cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
-            if rows[i, KIND] == ADD:
+            comp += cyc
+            kk = rows[i, KIND]
+            # layerwise figure: the layer alone on this engine, maps and weights through the chunk's port
+            if kk == ADD:
                 lcyc[i] = max(cyc, layer_bytes(rows[i], wbytes) / port_bpc)
-            elif rows[i, KIND] != FREE:
-                nl += 1.0
-                # layerwise figure: the layer alone on this engine, maps and weights through the chunk's port
+            elif kk != FREE:
                 lcyc[i] = max(cyc, layer_bytes(rows[i], wbytes) / port_bpc) + ovh
             b = layer_buffer_bram(rows[i], tn_arr[e], tm_arr[e], hw)
             if b > bram:
@@ -372,8 +428,7 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
         chunk_bram[j] = bram + chunk_fixed_bram
         chunk_bytes[j] = cand_bytes[c]
         tot_bytes += cand_bytes[c]
-        comp = pref[e, l1] - pref[e, l0]
-        stage[j] = max(comp, cand_bytes[c] / ddr_bpc) + ovh * nl
+        stage[j] = max(comp, cand_bytes[c] / ddr_bpc) + ovh * (nls[l1] - nls[l0])
         if stage[j] > period:
             period = stage[j]
     # all chunks share the DDR: a frame's traffic must fit in one period

@@ -231,6 +231,13 @@ def encode_layers(layers) -> np.ndarray:
 def _raise_fit_error(layers, rows, res, config: FPGAConfig):
     worst = int(res[9])
     short = float(res[10])
+    if res[0] == 2:
+        raise FitError(
+            f"network does not fit the board: {len(layers)} layers need at least {config.dsp_budget + short:.0f} "
+            f"DSP (one MAC lane per chunk on the fewest chunks of <= "
+            f"{int(config.hw[fk.HW_MAX_UNITS])} MAC layers), the budget is {config.dsp_budget} DSP "
+            f"({short:.0f} DSP short)"
+        )
     layer = layers[worst]
     need = fk.layer_buffer_bram(rows[worst], 1.0, 1.0, config.hw)
     if need > config.bram_budget:
