@@ -21,8 +21,8 @@ FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
 
 # ---- hardware parameter vector (`hw`) -------------------------------------------------------------
 (HW_WORD_BYTES, HW_PORT_BYTES, HW_DDR_BYTES, HW_OVERHEAD, HW_BRAM_BITS, HW_BRAM_PORT_BITS, HW_EXTRA_ROWS,
- HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM) = range(11)
-NHW = 11
+ HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM) = range(13)
+NHW = 13
 
 INF = 1e300
 
@@ -53,7 +53,8 @@ def layer_cycles(row, tn, tm):
     if kind == LINEAR:
         return row[N] * _cdiv(row[C], tn) * _cdiv(row[K], tm)
     if kind == POOL:
-        return row[N] * row[P] * row[Q] * row[R] * row[S] * _cdiv(row[C], tm)
+        # line buffer + R x S window registers: a whole window per lane per cycle
+        return row[N] * row[P] * row[Q] * _cdiv(row[C], tm)
     if kind == GPOOL:
         return row[N] * row[H] * row[W] * _cdiv(row[C], tm)
     if kind == ADD:
@@ -71,6 +72,33 @@ def layer_bytes(row, word_bytes):
     if row[KIND] == ADD:
         return row[OUT_EL] * (row[NINPUTS] - 1.0) * word_bytes
     return (row[IN_EL] + row[OUT_EL] + row[WEIGHTS]) * word_bytes
+
+
+@njit(cache=True)
+def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
+    """Cycles of one layer run on its own, layer by layer (the figure HW-NAS-Bench's FPGA column matches):
+    load its input map, compute while the weights stream in (ping-pong weight tiles), store its output map;
+    the map phases are serial with the compute and all traffic uses one AXI port. The engine is the fastest
+    within the DSP budget and the layer engine's unroll limits."""
+    kind = row[KIND]
+    if kind == FREE:
+        return 0.0
+    best = INF
+    for e in range(tn_arr.shape[0]):
+        if dsp_arr[e] > hw[HW_DSP_BUDGET] or tn_arr[e] > hw[HW_LW_MAX_TN] or tm_arr[e] > hw[HW_LW_MAX_TM]:
+            continue
+        c = layer_cycles(row, tn_arr[e], tm_arr[e])
+        if c < best:
+            best = c
+    if best >= INF:
+        best = layer_cycles(row, 1.0, 1.0)
+    port = hw[HW_PORT_BYTES]
+    wb = hw[HW_WORD_BYTES]
+    if kind == ADD:
+        return best + layer_bytes(row, wb) / port  # fused into the producer: no loop of its own
+    maps = (row[IN_EL] + row[OUT_EL]) * wb / port
+    weights = row[WEIGHTS] * wb / port
+    return maps + max(best, weights) + hw[HW_OVERHEAD]
 
 
 @njit(cache=True)
@@ -399,7 +427,6 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
     chunk_bram = np.zeros(nch)
     chunk_bytes = np.zeros(nch)
     lcyc = np.zeros(n)
-    port_bpc = hw[HW_PORT_BYTES]
     period = 0.0
     tot_bytes = 0.0
     for j in range(nch):
@@ -416,12 +443,7 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             chunk_of_layer[i] = j
             cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
             comp += cyc
-            kk = rows[i, KIND]
-            # layerwise figure: the layer alone on this engine, maps and weights through the chunk's port
-            if kk == ADD:
-                lcyc[i] = max(cyc, layer_bytes(rows[i], wbytes) / port_bpc)
-            elif kk != FREE:
-                lcyc[i] = max(cyc, layer_bytes(rows[i], wbytes) / port_bpc) + ovh
+            lcyc[i] = layerwise_cycles(rows[i], tn_arr, tm_arr, dsp_arr, hw)
             b = layer_buffer_bram(rows[i], tn_arr[e], tm_arr[e], hw)
             if b > bram:
                 bram = b
@@ -440,32 +462,35 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
 @njit(cache=True)
 def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
     """Per network i (rows sequences[i, :lengths[i]]): (status, layerwise latency cycles, period cycles,
-    total MACs). Free layers are dropped here as `map_network` drops them."""
+    total MACs). The layerwise figure depends on the layer alone, so it is computed once per row; free
+    layers are dropped before the DSE as `map_network` drops them."""
     nnet = sequences.shape[0]
     status = np.zeros(nnet, np.int64)
     lat = np.zeros(nnet)
     per = np.zeros(nnet)
     macs = np.zeros(nnet)
     ncol = layer_rows.shape[1]
+    lw = np.empty(layer_rows.shape[0])
+    for j in range(layer_rows.shape[0]):
+        lw[j] = layerwise_cycles(layer_rows[j], tn_arr, tm_arr, dsp_arr, hw)
     for i in range(nnet):
         m = 0
         for j in range(lengths[i]):
             if layer_rows[sequences[i, j], KIND] != FREE:
                 m += 1
-        rows = np.empty((max(m, 1), ncol))
+        if m == 0:
+            continue
+        rows = np.empty((m, ncol))
         k = 0
         for j in range(lengths[i]):
             r = layer_rows[sequences[i, j]]
             if r[KIND] != FREE:
                 rows[k] = r
                 macs[i] += r[MACS]
+                lat[i] += lw[sequences[i, j]]
                 k += 1
-        if m == 0:
-            status[i] = 0
-            continue
         res = design(rows, tn_arr, tm_arr, dsp_arr, hw)
         status[i] = res[0]
         if res[0] == 0:
             per[i] = res[1]
-            lat[i] = res[5].sum()
     return status, lat, per, macs

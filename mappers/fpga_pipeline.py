@@ -75,6 +75,8 @@ BUDGET_KEYS = {
     "max_layers_per_chunk": "engine.max_layers_per_chunk",
     "layer_overhead_cycles": "engine.layer_overhead_cycles",
     "power_mode": "power.mode",
+    "layerwise_max_input_lanes": "layerwise.max_input_lanes",
+    "layerwise_max_output_lanes": "layerwise.max_output_lanes",
 }
 
 
@@ -157,6 +159,9 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     ddr_peak = spec.get("memory.ddr_peak_gbps", float, min=0.0, exclusive_min=True)
     ddr_eff = spec.get("memory.ddr_efficiency", float, min=0.0, max=1.0, exclusive_min=True)
     port_bits = spec.get("memory.chunk_port_bits", int, min=8)
+    port_eff = spec.get("memory.port_efficiency", float, min=0.0, max=1.0, exclusive_min=True)
+    lw_tn = spec.get("layerwise.max_input_lanes", int, min=1)
+    lw_tm = spec.get("layerwise.max_output_lanes", int, min=1)
     bram_bits = spec.get("memory.bram_bits", int, min=1)
     bram_port_bits = spec.get("memory.bram_port_bits", int, min=1)
     extra_rows = spec.get("memory.line_buffer_extra_rows", int, min=0)
@@ -177,7 +182,9 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     ddr_gbps = ddr_peak * ddr_eff
     hw = np.zeros(fk.NHW)
     hw[fk.HW_WORD_BYTES] = word_bytes
-    hw[fk.HW_PORT_BYTES] = port_bits / 8
+    hw[fk.HW_PORT_BYTES] = port_bits / 8 * port_eff
+    hw[fk.HW_LW_MAX_TN] = lw_tn
+    hw[fk.HW_LW_MAX_TM] = lw_tm
     hw[fk.HW_DDR_BYTES] = ddr_gbps * 1e9 / clock_hz
     hw[fk.HW_OVERHEAD] = overhead
     hw[fk.HW_BRAM_BITS] = bram_bits
@@ -191,7 +198,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     return FPGAConfig(
         name=spec.name, clock_hz=clock_hz, data_bits=data_bits, dsp_budget=dsp_budget, bram_budget=bram_budget,
         dsp_per_mac=dsp_per_mac, tn=tn, tm=tm, dsp=dsp, hw=hw, ddr_gbps=ddr_gbps,
-        port_gbps=port_bits / 8 * clock_hz / 1e9, power_mode=power_mode, board_w=board_w, static_w=static_w,
+        port_gbps=port_bits / 8 * port_eff * clock_hz / 1e9, power_mode=power_mode, board_w=board_w, static_w=static_w,
         dsp_w=dsp_w, bram_w=bram_w, ddr_w_per_gbps=ddr_w, default_objective=objective, key=key,
     )
 
