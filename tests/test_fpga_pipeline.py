@@ -58,9 +58,6 @@ def test_vgg16_680_dsp_compared_with_dnnbuilder(board):
     assert e.throughput_gops <= 680 * 0.2 * 2
 
 
-@pytest.mark.xfail(strict=True, reason="measured Kendall tau-b 0.842 < 0.85: HW-NAS-Bench's values are exactly "
-                   "additive in the cell ops, while our layerwise figure depends on how the DSE balances the "
-                   "whole pipeline (chunk count changes with the network)")
 def test_nb201_calibration_kendall_tau(reference):
     from scipy.stats import kendalltau
 
@@ -78,11 +75,13 @@ def _example_cases():
     for ds in ("cifar10", "cifar100"):
         cases.append(pytest.param("nb201", ds, id=f"nb201-0-{ds}"))
     cases.append(pytest.param("nb201", "ImageNet16-120", id="nb201-0-ImageNet16-120", marks=pytest.mark.xfail(
-        strict=True, reason="measured +100% latency/energy: at 16x16 inputs the balanced pipeline spends its "
-        "DSPs over more chunks, and per-layer overheads do not shrink with the map as HW-NAS-Bench's do")))
+        strict=True, reason="measured +23% latency/energy: at 16x16 inputs our layers become bound by weight "
+        "streaming (weights do not shrink with the map), while HW-NAS-Bench's value is 0.2523x its CIFAR "
+        "value, i.e. its weights cost almost nothing (resident on chip?)")))
     cases.append(pytest.param("fbnet", "cifar100", id="fbnet-k3e1-cifar100", marks=pytest.mark.xfail(
-        strict=True, reason="measured -40% latency/energy: FBNet layers are underestimated even with "
-        "depthwise convs on the output lanes only")))
+        strict=True, reason="measured -55% latency/energy (4.79 vs 10.74 ms): HW-NAS-Bench sums 26 per-block "
+        "lookup-table entries for FBNet, each measured as its own accelerator run; a per-run fixed cost of "
+        "~0.23 ms would explain the gap but is a property of their measurement, not of the network")))
     return cases
 
 
