@@ -107,42 +107,57 @@ def _bram_blocks(bits, bram_bits):
 
 
 @njit(cache=True)
+def bram_consts(row, hw):
+    """Engine-independent part of a layer's buffer need: (input lanes kind, line-buffer blocks by capacity,
+    weight lanes kind, weight-tile blocks per weight lane, output-row blocks by capacity). Lane kinds:
+    0 none, 1 Tn, 2 Tm, 3 Tn*Tm."""
+    out = np.zeros(5)
+    kind = row[KIND]
+    if kind == FREE or kind == ADD:
+        return out  # adds work on the producer's output buffer
+    wb = hw[HW_WORD_BYTES] * 8.0
+    bb = hw[HW_BRAM_BITS]
+    depthwise = kind == CONV and row[C] == row[GROUPS]
+    if kind == LINEAR or kind == GPOOL:
+        line_words = 2.0 * row[C]
+    else:
+        line_words = min(row[R] + row[STRIDE] + hw[HW_EXTRA_ROWS], row[H]) * row[W] * row[C]
+    out[0] = 1.0 if (kind == CONV or kind == LINEAR) and not depthwise else 2.0
+    out[1] = _bram_blocks(line_words * wb, bb)
+    if kind == CONV or kind == LINEAR:
+        out[2] = 2.0 if depthwise else 3.0
+        out[3] = 2.0 * row[R] * row[S] * wb / bb
+    out[4] = _bram_blocks(2.0 * row[Q] * row[K] * wb, bb)
+    return out
+
+
+@njit(cache=True)
+def bram_on_engine(consts, tn, tm, hw):
+    """BRAM36 blocks of a layer (its `bram_consts`) in a chunk with a tn x tm engine."""
+    if consts[0] == 0.0:
+        return 0.0
+    wb = hw[HW_WORD_BYTES] * 8.0
+    pb = hw[HW_BRAM_PORT_BITS]
+    in_lanes = tn if consts[0] == 1.0 else tm
+    line = max(_cdiv(in_lanes * wb, pb), consts[1])
+    weights = 0.0
+    if consts[2] != 0.0:
+        per_cycle = tm if consts[2] == 2.0 else tn * tm
+        weights = max(_cdiv(per_cycle * wb, pb), math.ceil(per_cycle * consts[3]))
+    return line + weights + max(_cdiv(tm * wb, pb), consts[4])
+
+
+@njit(cache=True)
 def layer_buffer_bram(row, tn, tm, hw):
     """BRAM36 blocks a layer needs in a chunk with a tn x tm engine: line buffer, weight tile, output row.
 
     - line (column) buffer: R + stride (+ extra) input rows of all channels, banked so that Tn words
       (Tm for depthwise/pooling) are read per cycle;
-    - weight tile: Tn x Tm x R x S words, ping-pong, banked Tn*Tm words wide;
+    - weight tile: Tn x Tm x R x S words (Tm x R x S for depthwise), ping-pong, banked one word per lane;
     - output rows: two rows of all output channels (ping-pong to the next chunk), Tm words wide.
+    A bank is one BRAM36 port of `bram_port_bits`.
     """
-    kind = row[KIND]
-    if kind == FREE or kind == ADD:
-        return 0.0  # adds work on the producer's output buffer
-    wb = hw[HW_WORD_BYTES] * 8.0
-    bb = hw[HW_BRAM_BITS]
-    pb = hw[HW_BRAM_PORT_BITS]
-    rows = row[R] + row[STRIDE] + hw[HW_EXTRA_ROWS]
-    if kind == LINEAR or kind == GPOOL:
-        line_words = 2.0 * row[C] * (row[H] * row[W] if kind == GPOOL else 1.0)
-        if kind == GPOOL:
-            line_words = 2.0 * row[C]
-    else:
-        line_words = min(rows, row[H]) * row[W] * row[C]
-    in_lanes = tn
-    if kind != CONV and kind != LINEAR:
-        in_lanes = tm
-    elif kind == CONV and row[C] == row[GROUPS]:
-        in_lanes = tm
-    line = max(_cdiv(in_lanes * wb, pb), _bram_blocks(line_words * wb, bb))
-    weights = 0.0
-    if kind == CONV or kind == LINEAR:
-        per_cycle = tn * tm
-        if kind == CONV and row[C] == row[GROUPS]:
-            per_cycle = tm
-        tile_words = 2.0 * per_cycle * row[R] * row[S]
-        weights = max(_cdiv(per_cycle * wb, pb), _bram_blocks(tile_words * wb, bb))
-    out = max(_cdiv(tm * wb, pb), _bram_blocks(2.0 * row[Q] * row[K] * wb, bb))
-    return line + weights + out
+    return bram_on_engine(bram_consts(row, hw), tn, tm, hw)
 
 
 @njit(cache=True)
@@ -172,7 +187,21 @@ def unit_starts(rows):
 
 
 @njit(cache=True)
-def _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp, w_bram, w_ddr, f, arg_w, arg_k,
+def _grow_f(a, cap, used):
+    b = np.empty(cap)
+    b[:used] = a[:used]
+    return b
+
+
+@njit(cache=True)
+def _grow_i(a, cap, used):
+    b = np.empty(cap, np.int64)
+    b[:used] = a[:used]
+    return b
+
+
+@njit(cache=True)
+def _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp, w_bram, w_ddr, f, arg_w, arg_k,
         dsp_tot, bram_tot, ddr_tot):
     """DP over chunk cuts at period `t`: each chunk takes its least-DSP engine meeting `t`; the cut
     minimises w_dsp*DSP + w_bram*BRAM + w_ddr*DDR bytes. Fills arg_w/arg_k and the totals; False if some
@@ -190,46 +219,46 @@ def _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp, w_bram
                 continue
             c = (u - w) * wmax + (w - 1)
             m = fr_len[c]
-            if m == 0 or fr_time[c, m - 1] > t:
+            if m == 0 or fr_time[fr_off[c] + m - 1] > t:
                 continue
             a = 0
             b = m - 1
             while a < b:
                 mid = (a + b) // 2
-                if fr_time[c, mid] <= t:
+                if fr_time[fr_off[c] + mid] <= t:
                     b = mid
                 else:
                     a = mid + 1
-            cost = f[u - w] + w_dsp * fr_dsp[c, a] + w_bram * fr_bram[c, a] + w_ddr * cand_bytes[c]
+            cost = f[u - w] + w_dsp * fr_dsp[fr_off[c] + a] + w_bram * fr_bram[fr_off[c] + a] + w_ddr * cand_bytes[c]
             if cost < f[u]:
                 f[u] = cost
                 arg_w[u] = w
                 arg_k[u] = a
-                dsp_tot[u] = dsp_tot[u - w] + fr_dsp[c, a]
-                bram_tot[u] = bram_tot[u - w] + fr_bram[c, a]
+                dsp_tot[u] = dsp_tot[u - w] + fr_dsp[fr_off[c] + a]
+                bram_tot[u] = bram_tot[u - w] + fr_bram[fr_off[c] + a]
                 ddr_tot[u] = ddr_tot[u - w] + cand_bytes[c]
     return f[nu] < INF
 
 
 @njit(cache=True)
-def _feasible(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget, ddr_budget, f,
+def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget, ddr_budget, f,
               arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
     """Is there a cut meeting period t within the DSP, BRAM and per-period DDR budgets? The least-DSP cut
     (BRAM, DDR as tie-breaks) is tried first; if it breaks the BRAM or DDR budget, a Lagrangian search over
     the price lam of (BRAM/budget + DDR/budget) relative to DSP/budget looks for a cut that fits all three
     (a heuristic: the DP is exact for DSP alone). The chosen cut is left in arg_w/arg_k."""
-    if not _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 1e-12, f, arg_w, arg_k,
+    if not _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 1e-12, f, arg_w, arg_k,
                dsp_tot, bram_tot, ddr_tot):
         return False
     if dsp_tot[nu] > dsp_budget:
         return False
     if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
         return True
-    lam_lo = -14.0
-    lam_hi = 14.0
-    for _ in range(14):
+    lam_lo = -6.0
+    lam_hi = 6.0
+    for _ in range(10):
         lam = 10.0 ** (0.5 * (lam_lo + lam_hi))
-        _dp(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0 / dsp_budget, lam / bram_budget,
+        _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0 / dsp_budget, lam / bram_budget,
             lam / ddr_budget, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot)
         if dsp_tot[nu] > dsp_budget:
             lam_hi = 0.5 * (lam_lo + lam_hi)  # priced BRAM/DDR too high: DSP overflows
@@ -241,7 +270,7 @@ def _feasible(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_bud
 
 
 @njit(cache=True)
-def design(rows, tn_arr, tm_arr, dsp_arr, hw):
+def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     """Best chunked pipeline for the (non-free) layer rows under the budgets in `hw`.
 
     Returns (status, period_cycles, chunk_of_layer, engine_of_chunk, n_chunks, layer_cycles_on_design,
@@ -275,16 +304,22 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             k += 1
     ne2 = ok_e
 
-    # per (engine, layer): compute cycles (prefix sums) and buffer BRAM
-    pref = np.zeros((ne2, n + 1))
-    lbram = np.zeros((ne2, n))
-    for q in range(ne2):
-        e = order[q]
-        acc = 0.0
-        for i in range(n):
-            acc += layer_cycles(rows[i], tn_arr[e], tm_arr[e])
-            pref[q, i + 1] = acc
-            lbram[q, i] = layer_buffer_bram(rows[i], tn_arr[e], tm_arr[e], hw)
+    # per (layer, engine): compute cycles (prefix sums over layers) and buffer BRAM; engine-minor so the
+    # frontier loops below read them contiguously
+    pref = np.zeros((n + 1, ne2))
+    lbram = np.zeros((n, ne2))
+    dsp_cycles = 0.0  # sum over layers of the least DSP x cycles any engine needs: a period lower bound
+    for i in range(n):
+        consts = bram_consts(rows[i], hw)
+        least = INF
+        for q in range(ne2):
+            e = order[q]
+            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
+            pref[i + 1, q] = pref[i, q] + cyc
+            lbram[i, q] = bram_on_engine(consts, tn_arr[e], tm_arr[e], hw)
+            if cyc * dsp_arr[e] < least:
+                least = cyc * dsp_arr[e]
+        dsp_cycles += least
     wsum = np.zeros(n + 1)
     nls = np.zeros(n + 1)
     for i in range(n):
@@ -294,11 +329,16 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
 
     # chunk candidates: units [u, u + w), w = 1..wmax; frontier of (dsp, time) over engines
     ncand = nu * wmax
+    # frontiers stored flat (candidate c at fr_off[c]); capacity grows on demand, so memory stays ~ the sum
+    # of frontier lengths rather than candidates x engines
     fr_len = np.zeros(ncand, np.int64)
-    fr_time = np.empty((ncand, ne2))
-    fr_dsp = np.empty((ncand, ne2))
-    fr_eng = np.empty((ncand, ne2), np.int64)
-    fr_bram = np.empty((ncand, ne2))
+    fr_off = np.zeros(ncand, np.int64)
+    cap = ncand * 24 + ne2
+    fr_time = np.empty(cap)
+    fr_dsp = np.empty(cap)
+    fr_eng = np.empty(cap, np.int64)
+    fr_bram = np.empty(cap)
+    used = 0
     cand_bytes = np.zeros(ncand)
     cmax = np.zeros(ne2)
     for u in range(nu):
@@ -311,10 +351,10 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             l0 = starts[u]
             l1 = starts[u + w]
             lprev = starts[u + w - 1]
-            for q in range(ne2):
-                for i in range(lprev, l1):
-                    if lbram[q, i] > cmax[q]:
-                        cmax[q] = lbram[q, i]
+            for i in range(lprev, l1):
+                for q in range(ne2):
+                    if lbram[i, q] > cmax[q]:
+                        cmax[q] = lbram[i, q]
             # DDR traffic per frame: weights, maps between layers inside the chunk (written and read back;
             # an add reads only its extra operands), network input/output at the pipeline ends
             byt = wsum[l1] - wsum[l0]
@@ -332,17 +372,25 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             fixed = ovh * (nls[l1] - nls[l0])
             best = INF
             m = 0
+            if used + ne2 > cap:
+                cap = 2 * cap + ne2
+                fr_time = _grow_f(fr_time, cap, used)
+                fr_dsp = _grow_f(fr_dsp, cap, used)
+                fr_bram = _grow_f(fr_bram, cap, used)
+                fr_eng = _grow_i(fr_eng, cap, used)
+            fr_off[c] = used
             for q in range(ne2):
-                comp = pref[q, l1] - pref[q, l0]
+                comp = pref[l1, q] - pref[l0, q]
                 t = (comp if comp > mem_cycles else mem_cycles) + fixed
                 if t < best:
                     best = t
-                    fr_time[c, m] = t
-                    fr_dsp[c, m] = dsp_arr[order[q]]
-                    fr_eng[c, m] = order[q]
-                    fr_bram[c, m] = cmax[q] + chunk_fixed_bram
+                    fr_time[fr_off[c] + m] = t
+                    fr_dsp[fr_off[c] + m] = dsp_arr[order[q]]
+                    fr_eng[fr_off[c] + m] = order[q]
+                    fr_bram[fr_off[c] + m] = cmax[q] + chunk_fixed_bram
                     m += 1
             fr_len[c] = m
+            used += m
 
     f = np.empty(nu + 1)
     arg_w = np.zeros(nu + 1, np.int64)
@@ -354,14 +402,14 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
     empty_f = np.zeros(1)
 
     # BRAM feasibility: the least-BRAM design at an unbounded period
-    _dp(INF / 2, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-9, 1.0, 0.0, f, arg_w, arg_k,
+    _dp(INF / 2, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-9, 1.0, 0.0, f, arg_w, arg_k,
         dsp_tot, bram_tot, ddr_tot)
     if bram_tot[nu] > bram_budget:
         worst = 0
         worst_b = -1.0
         for i in range(n):
-            if lbram[0, i] > worst_b:
-                worst_b = lbram[0, i]
+            if lbram[i, 0] > worst_b:
+                worst_b = lbram[i, 0]
                 worst = i
         return (1, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, worst, bram_tot[nu] - bram_budget)
 
@@ -371,41 +419,48 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
     hi = 0.0
     for u in range(nu):
         c = u * wmax
-        if fr_time[c, fr_len[c] - 1] > lo:
-            lo = fr_time[c, fr_len[c] - 1]
-        hi += fr_time[c, 0]
-    # every design moves at least all weights plus the network input and output through the DDR
+        if fr_time[fr_off[c] + fr_len[c] - 1] > lo:
+            lo = fr_time[fr_off[c] + fr_len[c] - 1]
+        hi += fr_time[fr_off[c] + 0]
+    # every design moves at least all weights plus the network input and output through the DDR, and
+    # needs at least (least DSP x cycles summed over layers) / DSP budget per frame
     min_bytes = wsum[n] + rows[0, IN_EL] * wbytes + rows[n - 1, OUT_EL] * wbytes
     if min_bytes / ddr_bpc > lo:
         lo = min_bytes / ddr_bpc
+    if dsp_cycles / dsp_budget > lo:
+        lo = dsp_cycles / dsp_budget
     if hi < lo:
         hi = lo
     best_w = np.zeros(nu + 1, np.int64)
     best_k = np.zeros(nu + 1, np.int64)
-    t_lo = lo * (1.0 - 1e-12)
-    t_hi = hi * (1.0 + 1e-9)
+    # bracket: grow T from the lower bound by 25 % steps until a design meets it, then bisect to 0.1 %
     found = False
-    it = 0
+    t_lo = lo * (1.0 - 1e-12)
+    t = lo
     while True:
-        t = t_hi if it == 0 else math.sqrt(t_lo * t_hi)
-        ok = _feasible(t, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
-                       ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot)
-        if ok:
+        if _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
+                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
             found = True
+            best_w[:] = arg_w
+            best_k[:] = arg_k
+            break
+        if t > hi * 4.0:
+            break
+        t_lo = t
+        t *= 1.25
+    t_hi = t
+    while found and t_hi - t_lo > 1e-3 * t_hi:
+        t = math.sqrt(t_lo * t_hi)
+        if _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
+                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
             t_hi = t
             best_w[:] = arg_w
             best_k[:] = arg_k
-        elif it == 0:
-            break
         else:
             t_lo = t
-        it += 1
-        # 1e-4 relative: the period is known to 0.01 %, far below the model's accuracy
-        if t_hi - t_lo <= 1e-4 * t_hi or it > 80:
-            break
     if not found:
         # too few DSPs for even one lane per chunk on the fewest chunks the search allows
-        _dp(INF / 2, nu, wmax, fr_len, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 0.0, f, arg_w, arg_k,
+        _dp(INF / 2, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 0.0, f, arg_w, arg_k,
             dsp_tot, bram_tot, ddr_tot)
         return (2, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, 0, dsp_tot[nu] - dsp_budget)
 
@@ -418,7 +473,7 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
     while u > 0:
         w = best_w[u]
         c = (u - w) * wmax + (w - 1)
-        eng_rev[nch] = fr_eng[c, best_k[u]]
+        eng_rev[nch] = fr_eng[fr_off[c] + best_k[u]]
         cand_rev[nch] = c
         nch += 1
         u -= w
@@ -443,7 +498,8 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw):
             chunk_of_layer[i] = j
             cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
             comp += cyc
-            lcyc[i] = layerwise_cycles(rows[i], tn_arr, tm_arr, dsp_arr, hw)
+            if with_layerwise:
+                lcyc[i] = layerwise_cycles(rows[i], tn_arr, tm_arr, dsp_arr, hw)
             b = layer_buffer_bram(rows[i], tn_arr[e], tm_arr[e], hw)
             if b > bram:
                 bram = b
@@ -489,7 +545,7 @@ def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
                 macs[i] += r[MACS]
                 lat[i] += lw[sequences[i, j]]
                 k += 1
-        res = design(rows, tn_arr, tm_arr, dsp_arr, hw)
+        res = design(rows, tn_arr, tm_arr, dsp_arr, hw, False)
         status[i] = res[0]
         if res[0] == 0:
             per[i] = res[1]
