@@ -77,9 +77,10 @@ def layer_bytes(row, word_bytes):
 @njit(cache=True)
 def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     """Cycles of one layer run on its own, layer by layer (the figure HW-NAS-Bench's FPGA column matches):
-    load its input map, compute while the weights stream in (ping-pong weight tiles), store its output map;
-    the map phases are serial with the compute and all traffic uses one AXI port. The engine is the fastest
-    within the DSP budget and the layer engine's unroll limits."""
+    load its input map, compute, store its output map, one phase after the other through the map AXI port,
+    while its weights stream in through their own port (DNNBuilder-style separate weight and map ports) into
+    ping-pong weight tiles. The engine is the fastest within the DSP budget and the layer engine's unroll
+    limits."""
     kind = row[KIND]
     if kind == FREE:
         return 0.0
@@ -98,7 +99,7 @@ def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
         return best + layer_bytes(row, wb) / port  # fused into the producer: no loop of its own
     maps = (row[IN_EL] + row[OUT_EL]) * wb / port
     weights = row[WEIGHTS] * wb / port
-    return maps + max(best, weights) + hw[HW_OVERHEAD]
+    return max(maps + best, weights) + hw[HW_OVERHEAD]
 
 
 @njit(cache=True)

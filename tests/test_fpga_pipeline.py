@@ -75,11 +75,11 @@ def _example_cases():
     for ds in ("cifar10", "cifar100"):
         cases.append(pytest.param("nb201", ds, id=f"nb201-0-{ds}"))
     cases.append(pytest.param("nb201", "ImageNet16-120", id="nb201-0-ImageNet16-120", marks=pytest.mark.xfail(
-        strict=True, reason="measured +23% latency/energy: at 16x16 inputs our layers become bound by weight "
-        "streaming (weights do not shrink with the map), while HW-NAS-Bench's value is 0.2523x its CIFAR "
-        "value, i.e. its weights cost almost nothing (resident on chip?)")))
+        strict=True, reason="measured +16% latency/energy: at 16x16 inputs the last-stage layers become bound by "
+        "weight streaming (weights do not shrink with the map), while HW-NAS-Bench's value is 0.2523x its "
+        "CIFAR value for 1/4 of the pixels, i.e. its weights cost almost nothing (resident on chip?)")))
     cases.append(pytest.param("fbnet", "cifar100", id="fbnet-k3e1-cifar100", marks=pytest.mark.xfail(
-        strict=True, reason="measured -55% latency/energy (4.79 vs 10.74 ms): HW-NAS-Bench sums 26 per-block "
+        strict=True, reason="measured -57% latency/energy (4.64 vs 10.74 ms): HW-NAS-Bench sums 26 per-block "
         "lookup-table entries for FBNet, each measured as its own accelerator run; a per-run fixed cost of "
         "~0.23 ms would explain the gap but is a property of their measurement, not of the network")))
     return cases
