@@ -206,3 +206,16 @@ def test_network_too_large_names_layer_resource_and_shortfall():
 def test_small_bram_budget_forces_error_with_amount():
     with pytest.raises(fp.FitError, match=r"BRAM36"):
         estimate("vgg16", "fpga-zc706", budget={"bram": 20})
+
+
+def test_too_few_dsps_names_resource_and_shortfall():
+    with pytest.raises(fp.FitError, match=r"DSP.*budget is 2 DSP \(\d+ DSP short\)"):
+        estimate(nasbench201(arch_string(["nor_conv_3x3"] * 6)), "fpga-zc706", budget={"dsp": 2})
+
+
+def test_8bit_packing_doubles_macs_per_dsp_and_respects_its_peak():
+    e16 = estimate("vgg16", "fpga-zc706", budget={"dsp": 723})
+    e8 = estimate("vgg16", "fpga-zc706", budget={"dsp": 723, "data_bits": 8})
+    assert e8.throughput_gops > 1.5 * e16.throughput_gops
+    assert e8.throughput_gops <= e8.extra["peak_gops"] == pytest.approx(2 * 723 * 2 * 0.2)
+    assert e8.resources["dsp"] <= 723
