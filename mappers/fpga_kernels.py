@@ -21,8 +21,9 @@ FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
 
 # ---- hardware parameter vector (`hw`) -------------------------------------------------------------
 (HW_WORD_BYTES, HW_PORT_BYTES, HW_DDR_BYTES, HW_OVERHEAD, HW_BRAM_BITS, HW_BRAM_PORT_BITS, HW_EXTRA_ROWS,
- HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM) = range(13)
-NHW = 13
+ HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM, HW_DSP_DEVICE,
+ HW_BRAM_DEVICE) = range(15)
+NHW = 15
 
 INF = 1e300
 
@@ -243,14 +244,36 @@ def _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp
 
 @njit(cache=True)
 def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget, ddr_budget, f,
-              arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
+              arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_scale, bram_scale):
     """Is there a cut meeting period t within the DSP, BRAM and per-period DDR budgets? The least-DSP cut
-    (BRAM, DDR as tie-breaks) is tried first; if it breaks the BRAM or DDR budget, a Lagrangian search over
-    the price lam of (BRAM/budget + DDR/budget) relative to DSP/budget looks for a cut that fits all three
-    (a heuristic: the DP is exact for DSP alone). The chosen cut is left in arg_w/arg_k."""
+    (BRAM, DDR as tie-breaks; exact for DSP) is tried first; if it breaks the BRAM or DDR budget, cuts that
+    minimise DSP/dsp_scale + lam * (BRAM/bram_scale + DDR/ddr_budget) are tried for a fixed grid of prices
+    lam, then BRAM-only and DDR-only pricing (a Lagrangian heuristic). The scales are device totals, not
+    budgets, so the cuts tried do not depend on the budget: a larger budget keeps every cut that fitted.
+    The chosen cut is left in arg_w/arg_k."""
     if not _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 1e-12, f, arg_w, arg_k,
                dsp_tot, bram_tot, ddr_tot):
         return False
+    if dsp_tot[nu] > dsp_budget:
+        return False
+    if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
+        return True
+    for j in range(11):
+        if j < 9:
+            lam = 10.0 ** (-2.0 + 0.5 * j)
+            wb = lam / bram_scale
+            wd = lam / ddr_budget
+        elif j == 9:
+            wb = 1e3 / bram_scale
+            wd = 1e-12
+        else:
+            wb = 1e-9
+            wd = 1e3 / ddr_budget
+        _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0 / dsp_scale, wb, wd, f, arg_w,
+            arg_k, dsp_tot, bram_tot, ddr_tot)
+        if dsp_tot[nu] <= dsp_budget and bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
+            return True
+    return False
     if dsp_tot[nu] > dsp_budget:
         return False
     if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
@@ -288,6 +311,8 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     bram_budget = hw[HW_BRAM_BUDGET]
     wmax = int(hw[HW_MAX_UNITS])
     chunk_fixed_bram = hw[HW_CHUNK_BRAM]
+    dsp_dev = hw[HW_DSP_DEVICE]
+    bram_dev = hw[HW_BRAM_DEVICE]
 
     starts, nu = unit_starts(rows)
 
@@ -440,7 +465,7 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     t = lo
     while True:
         if _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
-                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
+                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev):
             found = True
             best_w[:] = arg_w
             best_k[:] = arg_k
@@ -453,7 +478,7 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     while found and t_hi - t_lo > 1e-3 * t_hi:
         t = math.sqrt(t_lo * t_hi)
         if _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
-                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot):
+                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev):
             t_hi = t
             best_w[:] = arg_w
             best_k[:] = arg_k
