@@ -294,8 +294,59 @@ def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes,
 
 
 @njit(cache=True)
+def engine_order(tn_arr, tm_arr, dsp_arr, dsp_budget):
+    """Engines within the DSP budget, by DSP (ties: fewer input lanes first)."""
+    ne = tn_arr.shape[0]
+    order_all = np.argsort(dsp_arr * 1e6 + tn_arr * 1e3 + tm_arr)
+    k = 0
+    for oi in range(ne):
+        if dsp_arr[order_all[oi]] <= dsp_budget:
+            k += 1
+    order = np.empty(k, np.int64)
+    k = 0
+    for oi in range(ne):
+        if dsp_arr[order_all[oi]] <= dsp_budget:
+            order[k] = order_all[oi]
+            k += 1
+    return order
+
+
+@njit(cache=True)
+def engine_tables(rows, order, tn_arr, tm_arr, dsp_arr, hw):
+    """Per (layer row, engine in `order`): compute cycles and buffer BRAM, engine-minor; and per row the
+    least DSP x cycles any engine needs. Shared by every network that uses the rows."""
+    n = rows.shape[0]
+    ne2 = order.shape[0]
+    cyc_tab = np.empty((n, ne2))
+    bram_tab = np.empty((n, ne2))
+    least_tab = np.empty(n)
+    for i in range(n):
+        consts = bram_consts(rows[i], hw)
+        least = INF
+        for q in range(ne2):
+            e = order[q]
+            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
+            cyc_tab[i, q] = cyc
+            bram_tab[i, q] = bram_on_engine(consts, tn_arr[e], tm_arr[e], hw)
+            if cyc * dsp_arr[e] < least:
+                least = cyc * dsp_arr[e]
+        least_tab[i] = least
+    return cyc_tab, bram_tab, least_tab
+
+
+@njit(cache=True)
 def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
-    """Best chunked pipeline for the (non-free) layer rows under the budgets in `hw`.
+    """Best chunked pipeline for the (non-free) layer rows under the budgets in `hw`; see `design_tables`."""
+    order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_BUDGET])
+    cyc_tab, bram_tab, least_tab = engine_tables(rows, order, tn_arr, tm_arr, dsp_arr, hw)
+    ids = np.arange(rows.shape[0])
+    return design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr, dsp_arr, hw, with_layerwise)
+
+
+@njit(cache=True)
+def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr, dsp_arr, hw, with_layerwise):
+    """Best chunked pipeline for the (non-free) layer rows under the budgets in `hw`; row i's engine
+    tables are row ids[i] of cyc_tab / bram_tab / least_tab (from `engine_tables` over `order`).
 
     Returns (status, period_cycles, chunk_of_layer, engine_of_chunk, n_chunks, layer_cycles_on_design,
     stage_cycles, chunk_bram, chunk_bytes, short_layer, short_amount).
@@ -303,7 +354,6 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     BRAM36 short of the budget for the least-BRAM design); 2: DSP cannot fit (short_amount = DSPs short).
     """
     n = rows.shape[0]
-    ne = tn_arr.shape[0]
     wbytes = hw[HW_WORD_BYTES]
     ddr_bpc = hw[HW_DDR_BYTES]
     ovh = hw[HW_OVERHEAD]
@@ -313,39 +363,19 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     chunk_fixed_bram = hw[HW_CHUNK_BRAM]
     dsp_dev = hw[HW_DSP_DEVICE]
     bram_dev = hw[HW_BRAM_DEVICE]
+    ne2 = order.shape[0]
 
     starts, nu = unit_starts(rows)
 
-    # engines within the DSP budget, by DSP (ties: fewer input lanes first)
-    order_all = np.argsort(dsp_arr * 1e6 + tn_arr * 1e3 + tm_arr)
-    ok_e = 0
-    for oi in range(ne):
-        if dsp_arr[order_all[oi]] <= dsp_budget:
-            ok_e += 1
-    order = np.empty(ok_e, np.int64)
-    k = 0
-    for oi in range(ne):
-        if dsp_arr[order_all[oi]] <= dsp_budget:
-            order[k] = order_all[oi]
-            k += 1
-    ne2 = ok_e
-
-    # per (layer, engine): compute cycles (prefix sums over layers) and buffer BRAM; engine-minor so the
-    # frontier loops below read them contiguously
-    pref = np.zeros((n + 1, ne2))
-    lbram = np.zeros((n, ne2))
+    # prefix sums over layers of the per-engine cycles (engine-minor: the frontier loops read rows)
+    pref = np.empty((n + 1, ne2))
+    pref[0, :] = 0.0
     dsp_cycles = 0.0  # sum over layers of the least DSP x cycles any engine needs: a period lower bound
     for i in range(n):
-        consts = bram_consts(rows[i], hw)
-        least = INF
+        r = ids[i]
         for q in range(ne2):
-            e = order[q]
-            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
-            pref[i + 1, q] = pref[i, q] + cyc
-            lbram[i, q] = bram_on_engine(consts, tn_arr[e], tm_arr[e], hw)
-            if cyc * dsp_arr[e] < least:
-                least = cyc * dsp_arr[e]
-        dsp_cycles += least
+            pref[i + 1, q] = pref[i, q] + cyc_tab[r, q]
+        dsp_cycles += least_tab[r]
     wsum = np.zeros(n + 1)
     nls = np.zeros(n + 1)
     for i in range(n):
@@ -378,9 +408,10 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
             l1 = starts[u + w]
             lprev = starts[u + w - 1]
             for i in range(lprev, l1):
+                r = ids[i]
                 for q in range(ne2):
-                    if lbram[i, q] > cmax[q]:
-                        cmax[q] = lbram[i, q]
+                    if bram_tab[r, q] > cmax[q]:
+                        cmax[q] = bram_tab[r, q]
             # DDR traffic per frame: weights, maps between layers inside the chunk (written and read back;
             # an add reads only its extra operands), network input/output at the pipeline ends
             byt = wsum[l1] - wsum[l0]
@@ -434,8 +465,8 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
         worst = 0
         worst_b = -1.0
         for i in range(n):
-            if lbram[i, 0] > worst_b:
-                worst_b = lbram[i, 0]
+            if bram_tab[ids[i], 0] > worst_b:
+                worst_b = bram_tab[ids[i], 0]
                 worst = i
         return (1, 0.0, empty_i, empty_i, 0, empty_f, empty_f, empty_f, empty_f, worst, bram_tot[nu] - bram_budget)
 
@@ -544,8 +575,8 @@ def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
 @njit(cache=True)
 def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
     """Per network i (rows sequences[i, :lengths[i]]): (status, layerwise latency cycles, period cycles,
-    total MACs). The layerwise figure depends on the layer alone, so it is computed once per row; free
-    layers are dropped before the DSE as `map_network` drops them."""
+    total MACs). Engine tables and the layerwise figure depend on the layer alone, so they are computed
+    once per row; free layers are dropped before the DSE as `map_network` drops them."""
     nnet = sequences.shape[0]
     status = np.zeros(nnet, np.int64)
     lat = np.zeros(nnet)
@@ -555,6 +586,8 @@ def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
     lw = np.empty(layer_rows.shape[0])
     for j in range(layer_rows.shape[0]):
         lw[j] = layerwise_cycles(layer_rows[j], tn_arr, tm_arr, dsp_arr, hw)
+    order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_BUDGET])
+    cyc_tab, bram_tab, least_tab = engine_tables(layer_rows, order, tn_arr, tm_arr, dsp_arr, hw)
     for i in range(nnet):
         m = 0
         for j in range(lengths[i]):
@@ -563,15 +596,17 @@ def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
         if m == 0:
             continue
         rows = np.empty((m, ncol))
+        ids = np.empty(m, np.int64)
         k = 0
         for j in range(lengths[i]):
             r = layer_rows[sequences[i, j]]
             if r[KIND] != FREE:
                 rows[k] = r
+                ids[k] = sequences[i, j]
                 macs[i] += r[MACS]
                 lat[i] += lw[sequences[i, j]]
                 k += 1
-        res = design(rows, tn_arr, tm_arr, dsp_arr, hw, False)
+        res = design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr, dsp_arr, hw, False)
         status[i] = res[0]
         if res[0] == 0:
             per[i] = res[1]
