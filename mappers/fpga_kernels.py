@@ -76,6 +76,24 @@ def layer_bytes(row, word_bytes):
 
 
 @njit(cache=True)
+def layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw):
+    """Index of the layer engine used for the layerwise figure: fewest cycles within the DSP budget and the
+    unroll limits, then fewest DSPs; -1 if no engine qualifies (then a 1 x 1 engine is used)."""
+    best = INF
+    best_dsp = INF
+    idx = -1
+    for e in range(tn_arr.shape[0]):
+        if dsp_arr[e] > hw[HW_DSP_BUDGET] or tn_arr[e] > hw[HW_LW_MAX_TN] or tm_arr[e] > hw[HW_LW_MAX_TM]:
+            continue
+        c = layer_cycles(row, tn_arr[e], tm_arr[e])
+        if c < best or (c == best and dsp_arr[e] < best_dsp):
+            best = c
+            best_dsp = dsp_arr[e]
+            idx = e
+    return idx
+
+
+@njit(cache=True)
 def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     """Cycles of one layer run on its own, layer by layer (the figure HW-NAS-Bench's FPGA column matches):
     load its input map, compute, store its output map, one phase after the other through the map AXI port,
@@ -85,15 +103,8 @@ def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     kind = row[KIND]
     if kind == FREE:
         return 0.0
-    best = INF
-    for e in range(tn_arr.shape[0]):
-        if dsp_arr[e] > hw[HW_DSP_BUDGET] or tn_arr[e] > hw[HW_LW_MAX_TN] or tm_arr[e] > hw[HW_LW_MAX_TM]:
-            continue
-        c = layer_cycles(row, tn_arr[e], tm_arr[e])
-        if c < best:
-            best = c
-    if best >= INF:
-        best = layer_cycles(row, 1.0, 1.0)
+    e = layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw)
+    best = layer_cycles(row, 1.0, 1.0) if e < 0 else layer_cycles(row, tn_arr[e], tm_arr[e])
     port = hw[HW_PORT_BYTES]
     wb = hw[HW_WORD_BYTES]
     if kind == ADD:

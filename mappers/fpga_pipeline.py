@@ -348,15 +348,22 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
         e = eng_of[c]
         cyc = float(lcyc[j])
         lat = cyc / f
-        comp = fk.layer_cycles(rows[j], config.tn[e], config.tm[e])
+        le = fk.layerwise_engine(rows[j], config.tn, config.tm, config.dsp, config.hw)
+        ltn, ltm = (1, 1) if le < 0 else (int(config.tn[le]), int(config.tm[le]))
+        comp = fk.layer_cycles(rows[j], float(ltn), float(ltm))
+        map_cyc = (rows[j][fk.IN_EL] + rows[j][fk.OUT_EL]) * word_bytes / config.hw[fk.HW_PORT_BYTES]
+        w_cyc = rows[j][fk.WEIGHTS] * word_bytes / config.hw[fk.HW_PORT_BYTES]
         words = fk.layer_bytes(rows[j], word_bytes) / word_bytes
-        util = layer.macs / (cyc * config.tn[e] * config.tm[e]) if layer.macs and cyc > 0 else 0.0
+        util = layer.macs / (cyc * ltn * ltm) if layer.macs and cyc > 0 else 0.0
         costs.append(LayerCost(
             macs=int(layer.macs), cycles=cyc, latency_s=lat, energy_j={"board": lat * power},
             accesses={"dram": words}, utilization=float(util),
-            mapping=f"chunk {c}: Tn={int(config.tn[e])} Tm={int(config.tm[e])}",
-            extra={"chunk": c, "tn": int(config.tn[e]), "tm": int(config.tm[e]), "compute_cycles": float(comp),
-                   "bound": "compute" if comp + config.hw[fk.HW_OVERHEAD] >= cyc - 1e-9 else "memory"},
+            mapping=f"layerwise Tn={ltn} Tm={ltm} | pipeline chunk {c}: Tn={int(config.tn[e])} Tm={int(config.tm[e])}",
+            extra={"chunk": c, "chunk_tn": int(config.tn[e]), "chunk_tm": int(config.tm[e]),
+                   "chunk_cycles": float(fk.layer_cycles(rows[j], config.tn[e], config.tm[e])),
+                   "layerwise_tn": ltn, "layerwise_tm": ltm, "compute_cycles": float(comp),
+                   "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc),
+                   "bound": "weights" if w_cyc > map_cyc + comp else ("compute" if comp >= map_cyc else "maps")},
         ))
     extra = {
         "throughput_gops": 2.0 * total_macs / period_s / 1e9 if period_s > 0 else 0.0,
