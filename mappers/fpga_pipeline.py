@@ -241,6 +241,12 @@ def encode_layers(layers) -> np.ndarray:
 def _raise_fit_error(layers, rows, res, config: FPGAConfig):
     worst = int(res[9])
     short = float(res[10])
+    if res[0] == 2 and short <= 0:
+        raise FitError(
+            f"network does not fit the board: the search found no chunked design of its {len(layers)} layers "
+            f"within {config.dsp_budget} DSP, {config.bram_budget} BRAM36 and {config.ddr_gbps:.1f} GB/s DDR "
+            "at once (each fits alone); raise the BRAM budget or max_layers_per_chunk"
+        )
     if res[0] == 2:
         raise FitError(
             f"network does not fit the board: {len(layers)} layers need at least {config.dsp_budget + short:.0f} "

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from accelmodel.estimate import configure, estimate
 from accelmodel.mappers import fpga_pipeline as fp
 from accelmodel.specs import SpecError
-from accelmodel.workloads import LayerGraph, conv2d, fbnet, get, nasbench201
+from accelmodel.workloads import LayerGraph, conv2d, fbnet, nasbench201
 from accelmodel.workloads.nasbench201 import OPS, arch_string
 
 NB0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
