@@ -221,3 +221,20 @@ def test_8bit_packing_doubles_macs_per_dsp_and_respects_its_peak():
     assert e8.throughput_gops > 1.5 * e16.throughput_gops
     assert e8.throughput_gops <= e8.extra["peak_gops"] == pytest.approx(2 * 723 * 2 * 0.2)
     assert e8.resources["dsp"] <= 723
+
+
+def test_resource_power_mode():
+    e = estimate("resnet18", "fpga-zc706", budget={"power_mode": "resource"})
+    x = e.extra
+    assert e.energy_mj == pytest.approx(e.latency_ms * x["power_w"])
+    assert x["power_w"] == pytest.approx(x["resource_power_w"])
+    # static 1.8 W plus per-DSP/BRAM/DDR dynamic power: below the 7 W board figure, above static
+    assert 1.8 < x["power_w"] < 7.0
+
+
+def test_evaluate_sequences_reports_networks_that_do_not_fit():
+    big = conv2d("big_conv", (1, 512, 2048, 2048), 64, 3, 1, 1)
+    small = conv2d("small_conv", (1, 16, 8, 8), 16, 3, 1, 1)
+    rows = fp.encode_layers([small, big])
+    with pytest.raises(fp.FitError, match=r"networks \[1\]"):
+        fp.evaluate_sequences(rows, np.array([[0], [1]]), np.array([1, 1]), cfg())
