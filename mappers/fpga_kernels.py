@@ -22,8 +22,8 @@ FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
 # ---- hardware parameter vector (`hw`) -------------------------------------------------------------
 (HW_WORD_BYTES, HW_PORT_BYTES, HW_DDR_BYTES, HW_OVERHEAD, HW_BRAM_BITS, HW_BRAM_PORT_BITS, HW_EXTRA_ROWS,
  HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM, HW_DSP_DEVICE,
- HW_BRAM_DEVICE) = range(15)
-NHW = 15
+ HW_BRAM_DEVICE, HW_DW_PER_GROUP) = range(16)
+NHW = 16
 
 INF = 1e300
 
@@ -34,13 +34,17 @@ def _cdiv(a, b):
 
 
 @njit(cache=True)
-def layer_cycles(row, tn, tm):
+def layer_cycles(row, tn, tm, dw_per_group):
     """Compute cycles of one layer on an engine with `tn` input-channel and `tm` output-channel lanes.
 
     A grouped conv runs its groups one after another, each as a ceil(Cg/Tn) x ceil(Kg/Tm) pass per
-    output pixel and kernel tap. A depthwise conv (one input channel per output) cannot use the input
-    lanes: its channels go across the Tm output lanes and the Tn lanes idle. Pooling and adds use the Tm
-    lanes' adders/comparators (fabric logic, no DSP), one window element per lane per cycle.
+    output pixel and kernel tap. A depthwise conv (one input channel per output) depends on the engine:
+    with `dw_per_group` (a dense Tn x Tm engine with no depthwise path, DNNBuilder-style) it is that
+    grouped schedule, one busy lane per cycle; otherwise (a depthwise-aware engine) its channels go across
+    the Tm output lanes and the Tn lanes idle. Pooling and adds use the Tm lanes' adders/comparators
+    (fabric logic, no DSP): a pooling lane reads its whole R x S window from the line buffer's window
+    registers each cycle (one output per lane per cycle); a global pool or an add takes one element per
+    lane per cycle.
     """
     kind = row[KIND]
     if kind == CONV:
@@ -48,7 +52,7 @@ def layer_cycles(row, tn, tm):
         cg = row[C] / g
         kg = row[K] / g
         taps = row[N] * row[P] * row[Q] * row[R] * row[S]
-        if cg == 1.0:
+        if cg == 1.0 and not dw_per_group:
             return taps * _cdiv(row[K], tm)
         return taps * g * _cdiv(cg, tn) * _cdiv(kg, tm)
     if kind == LINEAR:
@@ -85,7 +89,7 @@ def layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw):
     for e in range(tn_arr.shape[0]):
         if dsp_arr[e] > hw[HW_DSP_BUDGET] or tn_arr[e] > hw[HW_LW_MAX_TN] or tm_arr[e] > hw[HW_LW_MAX_TM]:
             continue
-        c = layer_cycles(row, tn_arr[e], tm_arr[e])
+        c = layer_cycles(row, tn_arr[e], tm_arr[e], hw[HW_DW_PER_GROUP] > 0)
         if c < best or (c == best and dsp_arr[e] < best_dsp):
             best = c
             best_dsp = dsp_arr[e]
@@ -104,7 +108,7 @@ def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     if kind == FREE:
         return 0.0
     e = layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw)
-    best = layer_cycles(row, 1.0, 1.0) if e < 0 else layer_cycles(row, tn_arr[e], tm_arr[e])
+    best = layer_cycles(row, 1.0, 1.0, hw[HW_DW_PER_GROUP] > 0) if e < 0 else layer_cycles(row, tn_arr[e], tm_arr[e], hw[HW_DW_PER_GROUP] > 0)
     port = hw[HW_PORT_BYTES]
     wb = hw[HW_WORD_BYTES]
     if kind == ADD:
@@ -336,7 +340,7 @@ def engine_tables(rows, order, tn_arr, tm_arr, dsp_arr, hw):
         least = INF
         for q in range(ne2):
             e = order[q]
-            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
+            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e], hw[HW_DW_PER_GROUP] > 0)
             cyc_tab[i, q] = cyc
             bram_tab[i, q] = bram_on_engine(consts, tn_arr[e], tm_arr[e], hw)
             if cyc * dsp_arr[e] < least:
@@ -564,7 +568,7 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
         comp = 0.0
         for i in range(l0, l1):
             chunk_of_layer[i] = j
-            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e])
+            cyc = layer_cycles(rows[i], tn_arr[e], tm_arr[e], hw[HW_DW_PER_GROUP] > 0)
             comp += cyc
             if with_layerwise:
                 lcyc[i] = layerwise_cycles(rows[i], tn_arr, tm_arr, dsp_arr, hw)

@@ -76,6 +76,7 @@ BUDGET_KEYS = {
     "max_layers_per_chunk": "engine.max_layers_per_chunk",
     "layer_overhead_cycles": "engine.layer_overhead_cycles",
     "power_mode": "power.mode",
+    "depthwise": "engine.depthwise",
     "layerwise_max_input_lanes": "layerwise.max_input_lanes",
     "layerwise_max_output_lanes": "layerwise.max_output_lanes",
 }
@@ -99,6 +100,7 @@ class FPGAConfig:
     hw: np.ndarray = field(repr=False, compare=False)
     ddr_gbps: float
     port_gbps: float
+    dw_per_group: bool
     power_mode: str
     board_w: float
     static_w: float
@@ -156,6 +158,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
         if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
             raise SpecError(f"spec {spec.name!r}: field {fname!r} must be a non-empty list of ints >= 1, got {values!r}")
     max_units = spec.get("engine.max_layers_per_chunk", int, min=1, max=64)
+    dw_mode = spec.get("engine.depthwise", str, choices=("per_group", "output_lanes"))
     overhead = spec.get("engine.layer_overhead_cycles", float, min=0.0)
     ddr_peak = spec.get("memory.ddr_peak_gbps", float, min=0.0, exclusive_min=True)
     ddr_eff = spec.get("memory.ddr_efficiency", float, min=0.0, max=1.0, exclusive_min=True)
@@ -186,6 +189,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     hw[fk.HW_PORT_BYTES] = port_bits / 8 * port_eff
     hw[fk.HW_LW_MAX_TN] = lw_tn
     hw[fk.HW_LW_MAX_TM] = lw_tm
+    hw[fk.HW_DW_PER_GROUP] = 1.0 if dw_mode == "per_group" else 0.0
     hw[fk.HW_DSP_DEVICE] = dev_dsp
     hw[fk.HW_BRAM_DEVICE] = dev_bram
     hw[fk.HW_DDR_BYTES] = ddr_gbps * 1e9 / clock_hz
@@ -201,7 +205,8 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     return FPGAConfig(
         name=spec.name, clock_hz=clock_hz, data_bits=data_bits, dsp_budget=dsp_budget, bram_budget=bram_budget,
         dsp_per_mac=dsp_per_mac, tn=tn, tm=tm, dsp=dsp, hw=hw, ddr_gbps=ddr_gbps,
-        port_gbps=port_bits / 8 * port_eff * clock_hz / 1e9, power_mode=power_mode, board_w=board_w, static_w=static_w,
+        port_gbps=port_bits / 8 * port_eff * clock_hz / 1e9, dw_per_group=dw_mode == "per_group",
+        power_mode=power_mode, board_w=board_w, static_w=static_w,
         dsp_w=dsp_w, bram_w=bram_w, ddr_w_per_gbps=ddr_w, default_objective=objective, key=key,
     )
 
@@ -288,10 +293,10 @@ def _column_latency(rows, chunk_of, eng_of, stage, config: FPGAConfig) -> float:
             frac = min(1.0, (nxt[fk.R] + nxt[fk.STRIDE]) / nxt[fk.H])
         e = eng_of[c]
         last = rows[int(idx[-1])]
-        last_cyc = fk.layer_cycles(last, config.tn[e], config.tm[e])
+        last_cyc = fk.layer_cycles(last, config.tn[e], config.tm[e], config.dw_per_group)
         # the chunk's last MAC/pool layer (an add fused at the end streams with it)
         if last[fk.KIND] == fk.ADD and len(idx) > 1:
-            last_cyc += fk.layer_cycles(rows[int(idx[-2])], config.tn[e], config.tm[e])
+            last_cyc += fk.layer_cycles(rows[int(idx[-2])], config.tn[e], config.tm[e], config.dw_per_group)
         last_cyc = min(last_cyc, stage[c])
         total += stage[c] - last_cyc * (1.0 - frac)
     return float(total) / f
@@ -356,7 +361,7 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
         lat = cyc / f
         le = fk.layerwise_engine(rows[j], config.tn, config.tm, config.dsp, config.hw)
         ltn, ltm = (1, 1) if le < 0 else (int(config.tn[le]), int(config.tm[le]))
-        comp = fk.layer_cycles(rows[j], float(ltn), float(ltm))
+        comp = fk.layer_cycles(rows[j], float(ltn), float(ltm), config.dw_per_group)
         map_cyc = (rows[j][fk.IN_EL] + rows[j][fk.OUT_EL]) * word_bytes / config.hw[fk.HW_PORT_BYTES]
         w_cyc = rows[j][fk.WEIGHTS] * word_bytes / config.hw[fk.HW_PORT_BYTES]
         words = fk.layer_bytes(rows[j], word_bytes) / word_bytes
@@ -366,7 +371,7 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
             accesses={"dram": words}, utilization=float(util),
             mapping=f"layerwise Tn={ltn} Tm={ltm} | pipeline chunk {c}: Tn={int(config.tn[e])} Tm={int(config.tm[e])}",
             extra={"chunk": c, "chunk_tn": int(config.tn[e]), "chunk_tm": int(config.tm[e]),
-                   "chunk_cycles": float(fk.layer_cycles(rows[j], config.tn[e], config.tm[e])),
+                   "chunk_cycles": float(fk.layer_cycles(rows[j], config.tn[e], config.tm[e], config.dw_per_group)),
                    "layerwise_tn": ltn, "layerwise_tm": ltm, "compute_cycles": float(comp),
                    "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc),
                    "bound": "weights" if w_cyc > map_cyc + comp else ("compute" if comp >= map_cyc else "maps")},
