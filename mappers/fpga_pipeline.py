@@ -11,12 +11,16 @@ the chunks form a pipeline across frames, so the throughput is set by the slowes
 Timing of a layer on an engine (cycles at the fabric clock):
 
 - conv: ``N*P*Q*R*S * G * ceil(Cg/Tn) * ceil(Kg/Tm)`` (groups one after another; a factor that does not
-  divide a channel count wastes lanes). A depthwise conv has one input channel per output: its channels
-  go across the Tm lanes and the Tn lanes idle (``N*P*Q*R*S*ceil(C/Tm)``).
+  divide a channel count wastes lanes). A depthwise conv has one input channel per output; with
+  ``engine.depthwise: per_group`` (default, a dense engine without a depthwise path) it is the grouped
+  schedule above, one busy lane (``N*P*Q*R*S*C``); with ``output_lanes`` (a depthwise-aware engine) its
+  channels go across the Tm lanes and the Tn lanes idle (``N*P*Q*R*S*ceil(C/Tm)``).
 - linear: ``N * ceil(C/Tn) * ceil(K/Tm)``.
-- pooling / global pooling / add: one window element per Tm lane per cycle (fabric adders, no DSPs).
+- pooling: one R x S window per Tm lane per cycle (line-buffer window registers, fabric logic, no DSPs);
+  global pooling and adds: one element per Tm lane per cycle; an add fuses into its producer's output
+  stage and moves only its other operands.
 - identity and zero layers cost nothing (wiring).
-- every non-free layer pays a fixed ``layer_overhead_cycles`` (loop setup, pipeline fill, DDR latency).
+- every non-free layer pays a fixed ``layer_overhead_cycles`` (loop setup, pipeline fill).
 
 Memory: weights stream from DDR once per frame (a chunk holds one Tn x Tm x R x S tile, ping-pong); maps
 between chunks stay on chip (column buffers); maps between layers *inside* a chunk go through DDR. A
@@ -26,10 +30,12 @@ board DDR, so a frame's total traffic must also fit in one period.
 Two latency figures (which one is which matters):
 
 - ``latency_ms`` (the ``Estimate`` total and per-layer ``latency_ms``): the **layerwise** figure, the sum
-  over layers of each layer's time on its chunk's engine when run on its own, with its input map, output
-  map and weights moved through the chunk's AXI port. HW-NAS-Bench's published FPGA latencies behave as
-  such a per-layer sum (they are additive in the layers: a NAS-Bench-201 network's value is a constant
-  plus one amount per cell op), so this is the figure that corresponds to HW-NAS-Bench's FPGA column.
+  over layers of each layer run on its own on a layer engine of at most ``layerwise.max_*_lanes`` within
+  the DSP budget: input map loaded, computed, output map stored one after the other through one AXI port,
+  weights streaming concurrently through a second port. It does not depend on the pipeline cut.
+  HW-NAS-Bench's published FPGA latencies behave as such a per-layer sum (a NAS-Bench-201 network's value
+  is exactly a constant plus one amount per cell op), so this is the figure that corresponds to
+  HW-NAS-Bench's FPGA column.
 - pipeline figures in ``extra``: ``period_ms`` (slowest chunk), ``frames_per_s``, ``throughput_gops``
   (one MAC = 2 ops), ``pipeline_latency_ms`` (one frame through all chunks without column overlap),
   ``column_pipelined_latency_ms`` (chunks overlapping on row tiles, DNNBuilder's column-based cache),
@@ -43,12 +49,13 @@ Design-space exploration
 Layers are grouped into *units* (a MAC layer with the non-MAC layers after it, which fuse into its chunk).
 A chunk is a run of 1..``max_layers_per_chunk`` units. For every candidate chunk the kernel builds the
 Pareto frontier (DSP, stage time) over the engine set (``input_lanes x output_lanes`` of the spec) with
-prefix sums of per-layer cycles, so a chunk's time for any engine costs O(1). A bisection on the period T
-then runs a DP over cuts that picks, for each chunk, the least-DSP engine meeting T and minimises the
-normalised resource use ``DSP/DSP_budget + BRAM/BRAM_budget``; T is feasible when the DP's design fits both
-budgets. The smallest feasible T is the design. The DP's choice of the number of chunks and the cut is
-exact for the DSP dimension and a normalised-sum heuristic for BRAM. Because the design maximises
-throughput and energy is proportional to latency, every objective gives the same design.
+prefix sums of per-layer cycles, so a chunk's time for any engine costs O(1). The period T is bracketed
+from lower bounds (the slowest unit on its best engine, the least DSP-cycles over the DSP budget, the DDR
+traffic) and bisected to 0.1 %. A T is feasible when a DP over cuts, giving each chunk its least-DSP engine
+meeting T, fits the DSP budget (exact) and the BRAM and per-period DDR budgets; when the least-DSP cut
+breaks BRAM or DDR, cuts that also price BRAM and DDR traffic are tried on a fixed grid of prices
+normalised by the device totals (a Lagrangian heuristic). Because the design maximises throughput and
+energy is proportional to latency, every objective gives the same design.
 """
 
 from __future__ import annotations
