@@ -390,7 +390,8 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
                       "ddr_gbps_available": config.ddr_gbps},
         "latency_kind": "layerwise: sum of per-layer times on the chosen design (HW-NAS-Bench FPGA column)",
         "period_ms": period_s * 1e3,
-        "frames_per_s": 1.0 / period_s if period_s > 0 else 0.0,
+        # a period processes one batch of N frames
+        "frames_per_s": graph.batch / period_s if period_s > 0 else 0.0,
         "pipeline_latency_ms": float(stage.sum()) / f * 1e3,
         "column_pipelined_latency_ms": column_latency_s * 1e3,
         "bottleneck_chunk": "ddr" if ddr_bound else bottleneck,
@@ -433,7 +434,8 @@ def evaluate_sequences(layer_rows: np.ndarray, sequences: np.ndarray, lengths: n
     latency_ms = lat / f * 1e3
     with np.errstate(divide="ignore", invalid="ignore"):
         period_s = per / f
-        fps = np.where(period_s > 0, 1.0 / period_s, 0.0)
+        first = layer_rows[sequences[:, 0], fk.N] if sequences.shape[1] else np.ones(len(lengths))
+        fps = np.where(period_s > 0, first / np.where(period_s > 0, period_s, 1.0), 0.0)
         gops = np.where(period_s > 0, 2.0 * macs / period_s / 1e9, 0.0)
     if config.power_mode != "constant":
         raise ValueError("evaluate_sequences supports power.mode 'constant' only; use map_network for 'resource'")

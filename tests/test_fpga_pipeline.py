@@ -109,6 +109,8 @@ def test_reports_pipeline_figures():
     e = estimate("vgg16", "fpga-zc706", budget={"dsp": 723, "bram": 545})
     x = e.extra
     assert x["frames_per_s"] == pytest.approx(1e3 / x["period_ms"])
+    b = estimate("vgg16", "fpga-zc706", budget={"dsp": 723}, batch=2).extra
+    assert b["frames_per_s"] == pytest.approx(2e3 / b["period_ms"])
     assert e.throughput_gops == pytest.approx(2 * e.macs / (x["period_ms"] * 1e-3) / 1e9)
     assert sum(c["dsp"] for c in x["chunks"]) == e.resources["dsp"] <= 723
     assert sum(c["bram36"] for c in x["chunks"]) == e.resources["bram36"] <= 545
@@ -175,6 +177,7 @@ def test_depthwise_mode_is_a_budget_option():
 def test_evaluate_sequences_equals_map_network():
     config = cfg(dsp=723)
     graphs = [nasbench201(NB0), nasbench201(arch_string(["nor_conv_3x3"] * 6)), fbnet([0] * 22),
+              nasbench201(NB0, batch=3),
               fbnet([3, 7, 8, 1, 5, 2, 8, 4, 6, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3])]
     index, layers, seqs = {}, [], []
     for g in graphs:
