@@ -22,8 +22,8 @@ FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
 # ---- hardware parameter vector (`hw`) -------------------------------------------------------------
 (HW_WORD_BYTES, HW_PORT_BYTES, HW_DDR_BYTES, HW_OVERHEAD, HW_BRAM_BITS, HW_BRAM_PORT_BITS, HW_EXTRA_ROWS,
  HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM, HW_DSP_DEVICE,
- HW_BRAM_DEVICE, HW_DW_PER_GROUP) = range(16)
-NHW = 16
+ HW_BRAM_DEVICE, HW_DW_PER_GROUP, HW_LW_RESIDENT) = range(17)
+NHW = 17
 
 INF = 1e300
 
@@ -98,23 +98,68 @@ def layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw):
 
 
 @njit(cache=True)
+def resident_weight_bram(row, tn, tm, hw):
+    """BRAM36 blocks that hold all of a layer's weights on a tn x tm engine: banked so that one read
+    delivers a word to every weight lane (as the streamed tile is banked), each bank as deep as the
+    layer's weight rows (one row per engine pass over a kernel tap)."""
+    kind = row[KIND]
+    if not (kind == CONV or kind == LINEAR) or row[WEIGHTS] <= 0.0:
+        return 0.0
+    wb = hw[HW_WORD_BYTES] * 8.0
+    pb = hw[HW_BRAM_PORT_BITS]
+    depth = hw[HW_BRAM_BITS] / pb  # words of bram_port_bits per BRAM36
+    if kind == LINEAR:
+        lanes = tn * tm
+        nrows = _cdiv(row[C], tn) * _cdiv(row[K], tm)
+    elif row[C] == row[GROUPS]:
+        lanes = tm  # depthwise: one weight per output lane
+        nrows = _cdiv(row[C], tm) * row[R] * row[S]
+    else:
+        g = row[GROUPS]
+        lanes = tn * tm
+        nrows = g * _cdiv(row[C] / g, tn) * _cdiv(row[K] / g, tm) * row[R] * row[S]
+    return _cdiv(lanes * wb, pb) * math.ceil(nrows / depth)
+
+
+@njit(cache=True)
+def layerwise_weights_resident(row, tn, tm, hw):
+    """With `layerwise.weights: resident_if_fit`, is the layer's whole weight set kept in BRAM when it runs
+    on its own on a tn x tm engine? It is when its line buffer, resident weights and output rows fit the
+    BRAM budget: the weights are then loaded once, not per frame."""
+    if hw[HW_LW_RESIDENT] <= 0.0:
+        return False
+    consts = bram_consts(row, hw)
+    if consts[2] == 0.0:
+        return True  # no weights
+    wb = hw[HW_WORD_BYTES] * 8.0
+    pb = hw[HW_BRAM_PORT_BITS]
+    in_lanes = tn if consts[0] == 1.0 else tm
+    line = max(_cdiv(in_lanes * wb, pb), consts[1])
+    out = max(_cdiv(tm * wb, pb), consts[4])
+    return line + resident_weight_bram(row, tn, tm, hw) + out <= hw[HW_BRAM_BUDGET]
+
+
+@njit(cache=True)
 def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     """Cycles of one layer run on its own, layer by layer (the figure HW-NAS-Bench's FPGA column matches):
     load its input map, compute, store its output map, one phase after the other through the map AXI port,
     while its weights stream in through their own port (DNNBuilder-style separate weight and map ports) into
-    ping-pong weight tiles. The engine is the fastest within the DSP budget and the layer engine's unroll
-    limits."""
+    ping-pong weight tiles -- or, with `layerwise.weights: resident_if_fit` and when they fit the BRAM
+    budget beside the layer's map buffers, sit in BRAM, loaded once outside the steady state. The engine is
+    the fastest within the DSP budget and the layer engine's unroll limits."""
     kind = row[KIND]
     if kind == FREE:
         return 0.0
     e = layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw)
-    best = layer_cycles(row, 1.0, 1.0, hw[HW_DW_PER_GROUP] > 0) if e < 0 else layer_cycles(row, tn_arr[e], tm_arr[e], hw[HW_DW_PER_GROUP] > 0)
+    tn = 1.0 if e < 0 else tn_arr[e]
+    tm = 1.0 if e < 0 else tm_arr[e]
+    best = layer_cycles(row, tn, tm, hw[HW_DW_PER_GROUP] > 0)
     port = hw[HW_PORT_BYTES]
     wb = hw[HW_WORD_BYTES]
     if kind == ADD:
         return best + layer_bytes(row, wb) / port  # fused into the producer: no loop of its own
     maps = (row[IN_EL] + row[OUT_EL]) * wb / port
-    weights = row[WEIGHTS] * wb / port
+    weights = 0.0 if layerwise_weights_resident(row, tn, tm, hw) else row[WEIGHTS] * wb / port
     return max(maps + best, weights) + hw[HW_OVERHEAD]
 
 
