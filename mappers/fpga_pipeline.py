@@ -50,14 +50,20 @@ Design-space exploration
 ------------------------
 Layers are grouped into *units* (a MAC layer with the non-MAC layers after it, which fuse into its chunk).
 A chunk is a run of 1..``max_layers_per_chunk`` units. For every candidate chunk the kernel builds the
-Pareto frontier (DSP, stage time) over the engine set (``input_lanes x output_lanes`` of the spec) with
-prefix sums of per-layer cycles, so a chunk's time for any engine costs O(1). The period T is bracketed
-from lower bounds (the slowest unit on its best engine, the least DSP-cycles over the DSP budget, the DDR
-traffic) and bisected to 0.1 %. A T is feasible when a DP over cuts, giving each chunk its least-DSP engine
-meeting T, fits the DSP budget (exact) and the BRAM and per-period DDR budgets; when the least-DSP cut
-breaks BRAM or DDR, cuts that also price BRAM and DDR traffic are tried on a fixed grid of prices
-normalised by the device totals (a Lagrangian heuristic). Because the design maximises throughput and
-energy is proportional to latency, every objective gives the same design.
+Pareto frontier (DSP, stage time) over the engine set (``input_lanes x output_lanes`` of the spec, every
+engine that fits the device) with prefix sums of per-layer cycles, so a chunk's time for any engine costs
+O(1). The period T is bracketed from lower bounds that depend on the layers and the device only (the
+slowest unit on its best engine, the DDR traffic) in 25 % steps and bisected to 0.1 %; probes below the
+least DSP-cycles over the DSP budget are infeasible without a DP. A T is feasible when a DP over cuts,
+giving each chunk its least-DSP engine meeting T, fits the DSP budget (exact) and the BRAM and per-period
+DDR budgets; when the least-DSP cut breaks BRAM or DDR, cuts that also price BRAM and DDR traffic (each
+chunk then takes its cheapest engine meeting T at those prices) are tried on a fixed grid of prices
+normalised by the device totals (a Lagrangian heuristic). The cuts tried at a T do not depend on the DSP
+budget, so feasibility at each T is monotone in it, and the probe points do not depend on it either: a
+larger DSP budget follows the same probes until it meets a T the smaller one could not, and ends at a
+probe period no larger (more DSP never lowers throughput, by construction up to the gap between a design's
+probe period and its actual period). Because the design maximises throughput and energy is proportional
+to latency, every objective gives the same design.
 """
 
 from __future__ import annotations

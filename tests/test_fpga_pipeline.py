@@ -135,13 +135,37 @@ def test_design_fits_budget_and_respects_peak(arch, dsp, bram):
     assert r.extra["throughput_gops"] <= 2 * dsp * 0.2 * (1 + 1e-9)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(arch=archs, dsp=st.integers(32, 800), extra=st.integers(1, 100))
-def test_more_dsp_never_lowers_throughput(arch, dsp, extra):
-    g = nasbench201(arch)
-    a = fp.map_network(g, cfg(dsp=dsp)).extra["throughput_gops"]
-    b = fp.map_network(g, cfg(dsp=dsp + extra)).extra["throughput_gops"]
-    assert b >= a * (1 - 1e-3)
+networks = st.one_of(archs.map(nasbench201),
+                     st.lists(st.integers(0, 8), min_size=22, max_size=22).map(lambda ops: fbnet(ops, "cifar100")))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(g=networks, dsp=st.integers(32, 800), extra=st.integers(1, 100), bram=st.integers(150, 545))
+def test_more_dsp_never_lowers_throughput(g, dsp, extra, bram):
+    # tight BRAM budgets are where the BRAM/DDR heuristic decides; the search's probes do not depend on the
+    # DSP budget and its feasibility test is monotone in it, so a larger budget never ends worse
+    try:
+        a = fp.map_network(g, cfg(dsp=dsp, bram=bram)).extra["throughput_gops"]
+    except fp.FitError:
+        return  # does not fit the smaller budget: nothing to compare
+    b = fp.map_network(g, cfg(dsp=dsp + extra, bram=bram)).extra["throughput_gops"]
+    assert b >= a * (1 - 1e-9)
+
+
+def test_more_dsp_never_lowers_throughput_known_cases():
+    # cases where the search before the budget-independent probes lost 4-19 % with more DSP
+    cases = [
+        ("|nor_conv_1x1~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|", 690, 58, 160),
+        ("|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|",
+         748, 96, 178),
+        ("|skip_connect~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|",
+         567, 41, 183),
+    ]
+    for arch, dsp, extra, bram in cases:
+        g = nasbench201(arch)
+        a = fp.map_network(g, cfg(dsp=dsp, bram=bram)).extra["throughput_gops"]
+        b = fp.map_network(g, cfg(dsp=dsp + extra, bram=bram)).extra["throughput_gops"]
+        assert b >= a * (1 - 1e-9), (arch, a, b)
 
 
 def test_depthwise_and_divisor_waste():
