@@ -22,8 +22,8 @@ FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
 # ---- hardware parameter vector (`hw`) -------------------------------------------------------------
 (HW_WORD_BYTES, HW_PORT_BYTES, HW_DDR_BYTES, HW_OVERHEAD, HW_BRAM_BITS, HW_BRAM_PORT_BITS, HW_EXTRA_ROWS,
  HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM, HW_DSP_DEVICE,
- HW_BRAM_DEVICE, HW_DW_PER_GROUP) = range(16)
-NHW = 16
+ HW_BRAM_DEVICE, HW_DW_PER_GROUP, HW_LW_RESIDENT) = range(17)
+NHW = 17
 
 INF = 1e300
 
@@ -98,23 +98,68 @@ def layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw):
 
 
 @njit(cache=True)
+def resident_weight_bram(row, tn, tm, hw):
+    """BRAM36 blocks that hold all of a layer's weights on a tn x tm engine: banked so that one read
+    delivers a word to every weight lane (as the streamed tile is banked), each bank as deep as the
+    layer's weight rows (one row per engine pass over a kernel tap)."""
+    kind = row[KIND]
+    if not (kind == CONV or kind == LINEAR) or row[WEIGHTS] <= 0.0:
+        return 0.0
+    wb = hw[HW_WORD_BYTES] * 8.0
+    pb = hw[HW_BRAM_PORT_BITS]
+    depth = hw[HW_BRAM_BITS] / pb  # words of bram_port_bits per BRAM36
+    if kind == LINEAR:
+        lanes = tn * tm
+        nrows = _cdiv(row[C], tn) * _cdiv(row[K], tm)
+    elif row[C] == row[GROUPS]:
+        lanes = tm  # depthwise: one weight per output lane
+        nrows = _cdiv(row[C], tm) * row[R] * row[S]
+    else:
+        g = row[GROUPS]
+        lanes = tn * tm
+        nrows = g * _cdiv(row[C] / g, tn) * _cdiv(row[K] / g, tm) * row[R] * row[S]
+    return _cdiv(lanes * wb, pb) * math.ceil(nrows / depth)
+
+
+@njit(cache=True)
+def layerwise_weights_resident(row, tn, tm, hw):
+    """With `layerwise.weights: resident_if_fit`, is the layer's whole weight set kept in BRAM when it runs
+    on its own on a tn x tm engine? It is when its line buffer, resident weights and output rows fit the
+    BRAM budget: the weights are then loaded once, not per frame."""
+    if hw[HW_LW_RESIDENT] <= 0.0:
+        return False
+    consts = bram_consts(row, hw)
+    if consts[2] == 0.0:
+        return True  # no weights
+    wb = hw[HW_WORD_BYTES] * 8.0
+    pb = hw[HW_BRAM_PORT_BITS]
+    in_lanes = tn if consts[0] == 1.0 else tm
+    line = max(_cdiv(in_lanes * wb, pb), consts[1])
+    out = max(_cdiv(tm * wb, pb), consts[4])
+    return line + resident_weight_bram(row, tn, tm, hw) + out <= hw[HW_BRAM_BUDGET]
+
+
+@njit(cache=True)
 def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     """Cycles of one layer run on its own, layer by layer (the figure HW-NAS-Bench's FPGA column matches):
     load its input map, compute, store its output map, one phase after the other through the map AXI port,
     while its weights stream in through their own port (DNNBuilder-style separate weight and map ports) into
-    ping-pong weight tiles. The engine is the fastest within the DSP budget and the layer engine's unroll
-    limits."""
+    ping-pong weight tiles -- or, with `layerwise.weights: resident_if_fit` and when they fit the BRAM
+    budget beside the layer's map buffers, sit in BRAM, loaded once outside the steady state. The engine is
+    the fastest within the DSP budget and the layer engine's unroll limits."""
     kind = row[KIND]
     if kind == FREE:
         return 0.0
     e = layerwise_engine(row, tn_arr, tm_arr, dsp_arr, hw)
-    best = layer_cycles(row, 1.0, 1.0, hw[HW_DW_PER_GROUP] > 0) if e < 0 else layer_cycles(row, tn_arr[e], tm_arr[e], hw[HW_DW_PER_GROUP] > 0)
+    tn = 1.0 if e < 0 else tn_arr[e]
+    tm = 1.0 if e < 0 else tm_arr[e]
+    best = layer_cycles(row, tn, tm, hw[HW_DW_PER_GROUP] > 0)
     port = hw[HW_PORT_BYTES]
     wb = hw[HW_WORD_BYTES]
     if kind == ADD:
         return best + layer_bytes(row, wb) / port  # fused into the producer: no loop of its own
     maps = (row[IN_EL] + row[OUT_EL]) * wb / port
-    weights = row[WEIGHTS] * wb / port
+    weights = 0.0 if layerwise_weights_resident(row, tn, tm, hw) else row[WEIGHTS] * wb / port
     return max(maps + best, weights) + hw[HW_OVERHEAD]
 
 
@@ -219,10 +264,10 @@ def _grow_i(a, cap, used):
 
 @njit(cache=True)
 def _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp, w_bram, w_ddr, f, arg_w, arg_k,
-        dsp_tot, bram_tot, ddr_tot):
-    """DP over chunk cuts at period `t`: each chunk takes its least-DSP engine meeting `t`; the cut
-    minimises w_dsp*DSP + w_bram*BRAM + w_ddr*DDR bytes. Fills arg_w/arg_k and the totals; False if some
-    unit cannot meet t."""
+        dsp_tot, bram_tot, ddr_tot, scan=False):
+    """DP over chunk cuts at period `t`: each chunk takes its least-DSP engine meeting `t` (with `scan`, its
+    cheapest engine meeting `t` at the prices); the cut minimises w_dsp*DSP + w_bram*BRAM + w_ddr*DDR
+    bytes. Fills arg_w/arg_k and the totals; False if some unit cannot meet t."""
     f[0] = 0.0
     dsp_tot[0] = 0.0
     bram_tot[0] = 0.0
@@ -246,7 +291,16 @@ def _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, w_dsp
                     b = mid
                 else:
                     a = mid + 1
-            cost = f[u - w] + w_dsp * fr_dsp[fr_off[c] + a] + w_bram * fr_bram[fr_off[c] + a] + w_ddr * cand_bytes[c]
+            # engines meeting t are frontier points a..m-1 (more DSP, less time); the least-DSP one is a.
+            # With BRAM priced, a larger engine may need fewer BRAM blocks: take the cheapest at the prices.
+            price = w_dsp * fr_dsp[fr_off[c] + a] + w_bram * fr_bram[fr_off[c] + a]
+            if scan:
+                for k in range(a + 1, m):
+                    pk = w_dsp * fr_dsp[fr_off[c] + k] + w_bram * fr_bram[fr_off[c] + k]
+                    if pk < price:
+                        price = pk
+                        a = k
+            cost = f[u - w] + price + w_ddr * cand_bytes[c]
             if cost < f[u]:
                 f[u] = cost
                 arg_w[u] = w
@@ -263,8 +317,10 @@ def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes,
     """Is there a cut meeting period t within the DSP, BRAM and per-period DDR budgets? The least-DSP cut
     (BRAM, DDR as tie-breaks; exact for DSP) is tried first; if it breaks the BRAM or DDR budget, cuts that
     minimise DSP/dsp_scale + lam * (BRAM/bram_scale + DDR/ddr_budget) are tried for a fixed grid of prices
-    lam, then BRAM-only and DDR-only pricing (a Lagrangian heuristic). The scales are device totals, not
-    budgets, so the cuts tried do not depend on the budget: a larger budget keeps every cut that fitted.
+    lam, then BRAM-only and DDR-only pricing (a Lagrangian heuristic; priced chunks may take a larger
+    engine that needs fewer BRAM blocks). The scales are device totals, not budgets, and the frontiers
+    span every engine of the device, so the cuts tried at t do not depend on the DSP budget: a larger
+    budget accepts every cut a smaller one accepted (feasibility is monotone in the DSP budget at each t).
     The chosen cut is left in arg_w/arg_k."""
     if not _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0, 1e-9, 1e-12, f, arg_w, arg_k,
                dsp_tot, bram_tot, ddr_tot):
@@ -285,25 +341,8 @@ def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes,
             wb = 1e-9
             wd = 1e3 / ddr_budget
         _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0 / dsp_scale, wb, wd, f, arg_w,
-            arg_k, dsp_tot, bram_tot, ddr_tot)
+            arg_k, dsp_tot, bram_tot, ddr_tot, True)
         if dsp_tot[nu] <= dsp_budget and bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
-            return True
-    return False
-    if dsp_tot[nu] > dsp_budget:
-        return False
-    if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
-        return True
-    lam_lo = -6.0
-    lam_hi = 6.0
-    for _ in range(10):
-        lam = 10.0 ** (0.5 * (lam_lo + lam_hi))
-        _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1.0 / dsp_budget, lam / bram_budget,
-            lam / ddr_budget, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot)
-        if dsp_tot[nu] > dsp_budget:
-            lam_hi = 0.5 * (lam_lo + lam_hi)  # priced BRAM/DDR too high: DSP overflows
-        elif bram_tot[nu] > bram_budget or ddr_tot[nu] > ddr_budget:
-            lam_lo = 0.5 * (lam_lo + lam_hi)
-        else:
             return True
     return False
 
@@ -352,7 +391,7 @@ def engine_tables(rows, order, tn_arr, tm_arr, dsp_arr, hw):
 @njit(cache=True)
 def design(rows, tn_arr, tm_arr, dsp_arr, hw, with_layerwise=True):
     """Best chunked pipeline for the (non-free) layer rows under the budgets in `hw`; see `design_tables`."""
-    order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_BUDGET])
+    order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_DEVICE])
     cyc_tab, bram_tab, least_tab = engine_tables(rows, order, tn_arr, tm_arr, dsp_arr, hw)
     ids = np.arange(rows.shape[0])
     return design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr, dsp_arr, hw, with_layerwise)
@@ -499,10 +538,14 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
     min_bytes = wsum[n] + rows[0, IN_EL] * wbytes + rows[n - 1, OUT_EL] * wbytes
     if min_bytes / ddr_bpc > lo:
         lo = min_bytes / ddr_bpc
-    if dsp_cycles / dsp_budget > lo:
-        lo = dsp_cycles / dsp_budget
     if hi < lo:
         hi = lo
+    # Below this period no design fits the DSP budget (each layer needs its least DSP x cycles); probes
+    # under it are infeasible without a DP. It is not used to place the probes: the probe points depend on
+    # the layers and the device only, and feasibility at a point is monotone in the DSP budget, so a larger
+    # budget follows the same probes until it meets a period the smaller one could not, and ends at a
+    # period no larger (more DSP never lowers the throughput the search finds).
+    t_dsp = dsp_cycles / dsp_budget
     best_w = np.zeros(nu + 1, np.int64)
     best_k = np.zeros(nu + 1, np.int64)
     # bracket: grow T from the lower bound by 25 % steps until a design meets it, then bisect to 0.1 %
@@ -510,21 +553,23 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
     t_lo = lo * (1.0 - 1e-12)
     t = lo
     while True:
-        if _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
-                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev):
+        if t >= t_dsp and _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget,
+                                    bram_budget, ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev,
+                                    bram_dev):
             found = True
             best_w[:] = arg_w
             best_k[:] = arg_k
             break
-        if t > hi * 4.0:
+        if t > hi * 4.0:  # t_dsp <= hi: dsp_cycles is at most the 1 x 1 engines' cycles
             break
         t_lo = t
         t *= 1.25
     t_hi = t
     while found and t_hi - t_lo > 1e-3 * t_hi:
         t = math.sqrt(t_lo * t_hi)
-        if _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
-                     ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev):
+        if t >= t_dsp and _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget,
+                                    bram_budget, ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev,
+                                    bram_dev):
             t_hi = t
             best_w[:] = arg_w
             best_k[:] = arg_k
@@ -601,7 +646,8 @@ def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
     lw = np.empty(layer_rows.shape[0])
     for j in range(layer_rows.shape[0]):
         lw[j] = layerwise_cycles(layer_rows[j], tn_arr, tm_arr, dsp_arr, hw)
-    order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_BUDGET])
+    # engines of the whole device (not the budget): the DSE's candidate designs then do not depend on it
+    order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_DEVICE])
     cyc_tab, bram_tab, least_tab = engine_tables(layer_rows, order, tn_arr, tm_arr, dsp_arr, hw)
     for i in range(nnet):
         m = 0

@@ -32,7 +32,9 @@ Two latency figures (which one is which matters):
 - ``latency_ms`` (the ``Estimate`` total and per-layer ``latency_ms``): the **layerwise** figure, the sum
   over layers of each layer run on its own on a layer engine of at most ``layerwise.max_*_lanes`` within
   the DSP budget: input map loaded, computed, output map stored one after the other through one AXI port,
-  weights streaming concurrently through a second port. It does not depend on the pipeline cut.
+  weights streaming concurrently through a second port -- unless (``layerwise.weights: resident_if_fit``,
+  the default) all of the layer's weights fit in BRAM beside its map buffers, in which case they are loaded
+  once and cost nothing per frame in a steady-state measurement. It does not depend on the pipeline cut.
   HW-NAS-Bench's published FPGA latencies behave as such a per-layer sum (a NAS-Bench-201 network's value
   is exactly a constant plus one amount per cell op), so this is the figure that corresponds to
   HW-NAS-Bench's FPGA column.
@@ -48,14 +50,20 @@ Design-space exploration
 ------------------------
 Layers are grouped into *units* (a MAC layer with the non-MAC layers after it, which fuse into its chunk).
 A chunk is a run of 1..``max_layers_per_chunk`` units. For every candidate chunk the kernel builds the
-Pareto frontier (DSP, stage time) over the engine set (``input_lanes x output_lanes`` of the spec) with
-prefix sums of per-layer cycles, so a chunk's time for any engine costs O(1). The period T is bracketed
-from lower bounds (the slowest unit on its best engine, the least DSP-cycles over the DSP budget, the DDR
-traffic) and bisected to 0.1 %. A T is feasible when a DP over cuts, giving each chunk its least-DSP engine
-meeting T, fits the DSP budget (exact) and the BRAM and per-period DDR budgets; when the least-DSP cut
-breaks BRAM or DDR, cuts that also price BRAM and DDR traffic are tried on a fixed grid of prices
-normalised by the device totals (a Lagrangian heuristic). Because the design maximises throughput and
-energy is proportional to latency, every objective gives the same design.
+Pareto frontier (DSP, stage time) over the engine set (``input_lanes x output_lanes`` of the spec, every
+engine that fits the device) with prefix sums of per-layer cycles, so a chunk's time for any engine costs
+O(1). The period T is bracketed from lower bounds that depend on the layers and the device only (the
+slowest unit on its best engine, the DDR traffic) in 25 % steps and bisected to 0.1 %; probes below the
+least DSP-cycles over the DSP budget are infeasible without a DP. A T is feasible when a DP over cuts,
+giving each chunk its least-DSP engine meeting T, fits the DSP budget (exact) and the BRAM and per-period
+DDR budgets; when the least-DSP cut breaks BRAM or DDR, cuts that also price BRAM and DDR traffic (each
+chunk then takes its cheapest engine meeting T at those prices) are tried on a fixed grid of prices
+normalised by the device totals (a Lagrangian heuristic). The cuts tried at a T do not depend on the DSP
+budget, so feasibility at each T is monotone in it, and the probe points do not depend on it either: a
+larger DSP budget follows the same probes until it meets a T the smaller one could not, and ends at a
+probe period no larger (more DSP never lowers throughput, by construction up to the gap between a design's
+probe period and its actual period). Because the design maximises throughput and energy is proportional
+to latency, every objective gives the same design.
 """
 
 from __future__ import annotations
@@ -86,6 +94,7 @@ BUDGET_KEYS = {
     "depthwise": "engine.depthwise",
     "layerwise_max_input_lanes": "layerwise.max_input_lanes",
     "layerwise_max_output_lanes": "layerwise.max_output_lanes",
+    "layerwise_weights": "layerwise.weights",
 }
 
 
@@ -173,6 +182,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     port_eff = spec.get("memory.port_efficiency", float, min=0.0, max=1.0, exclusive_min=True)
     lw_tn = spec.get("layerwise.max_input_lanes", int, min=1)
     lw_tm = spec.get("layerwise.max_output_lanes", int, min=1)
+    lw_weights = spec.get("layerwise.weights", str, choices=("resident_if_fit", "streamed"))
     bram_bits = spec.get("memory.bram_bits", int, min=1)
     bram_port_bits = spec.get("memory.bram_port_bits", int, min=1)
     extra_rows = spec.get("memory.line_buffer_extra_rows", int, min=0)
@@ -197,6 +207,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     hw[fk.HW_LW_MAX_TN] = lw_tn
     hw[fk.HW_LW_MAX_TM] = lw_tm
     hw[fk.HW_DW_PER_GROUP] = 1.0 if dw_mode == "per_group" else 0.0
+    hw[fk.HW_LW_RESIDENT] = 1.0 if lw_weights == "resident_if_fit" else 0.0
     hw[fk.HW_DSP_DEVICE] = dev_dsp
     hw[fk.HW_BRAM_DEVICE] = dev_bram
     hw[fk.HW_DDR_BYTES] = ddr_gbps * 1e9 / clock_hz
@@ -370,7 +381,8 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
         ltn, ltm = (1, 1) if le < 0 else (int(config.tn[le]), int(config.tm[le]))
         comp = fk.layer_cycles(rows[j], float(ltn), float(ltm), config.dw_per_group)
         map_cyc = (rows[j][fk.IN_EL] + rows[j][fk.OUT_EL]) * word_bytes / config.hw[fk.HW_PORT_BYTES]
-        w_cyc = rows[j][fk.WEIGHTS] * word_bytes / config.hw[fk.HW_PORT_BYTES]
+        resident = bool(fk.layerwise_weights_resident(rows[j], float(ltn), float(ltm), config.hw))
+        w_cyc = 0.0 if resident else rows[j][fk.WEIGHTS] * word_bytes / config.hw[fk.HW_PORT_BYTES]
         words = fk.layer_bytes(rows[j], word_bytes) / word_bytes
         util = layer.macs / (cyc * ltn * ltm) if layer.macs and cyc > 0 else 0.0
         costs.append(LayerCost(
@@ -380,7 +392,7 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
             extra={"chunk": c, "chunk_tn": int(config.tn[e]), "chunk_tm": int(config.tm[e]),
                    "chunk_cycles": float(fk.layer_cycles(rows[j], config.tn[e], config.tm[e], config.dw_per_group)),
                    "layerwise_tn": ltn, "layerwise_tm": ltm, "compute_cycles": float(comp),
-                   "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc),
+                   "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc), "weights_resident": resident,
                    "bound": "weights" if w_cyc > map_cyc + comp else ("compute" if comp >= map_cyc else "maps")},
         ))
     extra = {
