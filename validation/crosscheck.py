@@ -238,6 +238,26 @@ def _rel(a: float, b: float) -> float:
     return (a - b) / b
 
 
+def disagreement_reasons(r: dict, layer: Layer, config) -> list[str]:
+    """Keys of `report.EXPLANATIONS` that account for a pair outside the tolerance: the layer's own
+    traits first, then the level whose energy differs most."""
+    if r["energy_ok"] and r["latency_ok"] and r["dram_ok"]:
+        return []
+    eyeriss = isinstance(config, E.EyerissConfig)
+    out = []
+    if any(p > 0 for p in getattr(layer, "padding", (0, 0))) and layer.op == "conv2d":
+        out.append("padding")
+    if layer.op == "conv2d" and layer.R == 1 and layer.stride[0] > 1 and eyeriss:
+        out.append("strided_1x1")
+    if not r["latency_ok"] and not eyeriss:
+        out.append("generic_latency")
+    if not r["energy_ok"] and not out:
+        levels = [lv for lv in _levels(config) if f"ours_energy_{lv}_pj" in r]
+        worst = max(levels, key=lambda lv: abs(r[f"ours_energy_{lv}_pj"] - r[f"af_energy_{lv}_pj"]))
+        out.append(f"{'eyeriss' if eyeriss else 'generic'}_{worst}")
+    return out
+
+
 def fixed_comparison(af_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (spec, layer): ours vs AccelForge on the same mapping, relative differences."""
     af_rows = pd.read_csv(FIXED_CSV) if af_rows is None else af_rows
@@ -263,6 +283,7 @@ def fixed_comparison(af_rows: pd.DataFrame | None = None) -> pd.DataFrame:
         r["energy_ok"] = abs(r["rel_energy"]) <= TOLERANCE
         r["latency_ok"] = abs(r["rel_latency"]) <= TOLERANCE
         r["dram_ok"] = abs(r["rel_words_dram"]) <= TOLERANCE
+        r["why"] = ", ".join(disagreement_reasons(r, layer, config))
         rows.append(r)
     return pd.DataFrame(rows)
 
