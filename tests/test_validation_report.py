@@ -107,3 +107,16 @@ def test_write_report(reference, tmp_path):
     import re
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (tmp_path / link).exists(), link
+
+
+def test_hwnasbench_api_examples(reference):
+    ex = hwnasbench_compare.compare_examples(reference / "hwnasbench_examples.yaml")
+    eyeriss = ex[ex["spec"] == "eyeriss-hwnasbench"]
+    assert len(eyeriss) == 8 and (eyeriss["status"] == "ok").all()
+    energy = eyeriss[eyeriss["metric"] == "eyeriss_energy_mj"]
+    latency = eyeriss[eyeriss["metric"] == "eyeriss_latency_ms"]
+    assert energy["rel_error"].abs().max() <= 0.02     # calibrated on these four values (fit check)
+    assert latency["rel_error"].abs().max() <= 0.10    # not calibrated on them
+    fpga = ex[ex["spec"] == "fpga-zc706"]
+    expected = "ok" if hwnasbench_compare.spec_available("fpga-zc706") else "model not available"
+    assert fpga["status"].str.startswith(expected).all()

@@ -120,3 +120,64 @@ def compare(reference: pd.DataFrame, dataset: str = "cifar10", limit: int | None
         out[column] = {"spec": spec_name, "status": "ok", "frame": frame,
                        "agreement": agreement(frame["predicted"], frame["reference"])}
     return out
+
+
+def _network_cost(graph, spec_name: str) -> tuple[float, float]:
+    spec, mapper, config = configure_arch(spec_name)
+    objective = config.default_objective
+    if hasattr(mapper, "map_network"):
+        net = mapper.map_network(graph, config, objective)
+        return net.latency_s * 1e3, net.energy_j * 1e3
+    costs = map_layers(graph.layers, mapper, config, objective)
+    return sum(c.latency_s for c in costs) * 1e3, sum(c.energy_total_j for c in costs) * 1e3
+
+
+def compare_examples(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every metric of hwnasbench_examples.yaml (values the HW-NAS-Bench API prints) against our model:
+    one row per (network, data set, metric) with published, model, relative error and status."""
+    import yaml
+
+    from ..workloads import fbnet as build_fbnet
+
+    path = Path(path) if path is not None else reference_dir() / "hwnasbench_examples.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"HW-NAS-Bench examples {path} do not exist (set ACCELMODEL_REFERENCE_DIR)")
+    data = yaml.safe_load(path.read_text())
+    metric_cols = {"eyeriss_latency": "eyeriss_latency_ms", "eyeriss_energy": "eyeriss_energy_mj",
+                   "fpga_latency": "fpga_latency_ms", "fpga_energy": "fpga_energy_mj"}
+    rows = []
+    for space, entries in data.items():
+        for entry in entries:
+            if space == "nasbench201":
+                name = f"NB201 #{entry['index']}"
+                build = lambda ds, e=entry: build_nasbench201(e["arch_str"], dataset=ds)
+            elif space == "fbnet":
+                name = "FBNet " + "".join(str(i) for i in entry["op_idx_list"])
+                build = lambda ds, e=entry: build_fbnet(e["op_idx_list"], dataset=ds)
+            else:
+                rows.append({"network": space, "dataset": "-", "metric": "-", "published": None, "model": None,
+                             "rel_error": None, "spec": "-", "status": "no model mapping"})
+                continue
+            for dataset, metrics in entry.items():
+                if not isinstance(metrics, dict):
+                    continue
+                cache = {}
+                for key, published in metrics.items():
+                    col = metric_cols.get(key)
+                    if col is None:
+                        continue
+                    spec_name, what = METRIC_SPECS[col]
+                    row = {"network": name, "dataset": dataset, "metric": col, "published": float(published),
+                           "spec": spec_name}
+                    if not spec_available(spec_name):
+                        rows.append({**row, "model": None, "rel_error": None,
+                                     "status": f"model not available (spec {spec_name!r} is not installed)"})
+                        continue
+                    try:
+                        if spec_name not in cache:
+                            cache[spec_name] = _network_cost(build(dataset), spec_name)
+                        value = cache[spec_name][0 if what == "latency_ms" else 1]
+                        rows.append({**row, "model": value, "rel_error": value / float(published) - 1, "status": "ok"})
+                    except Exception as exc:  # reported in the row
+                        rows.append({**row, "model": None, "rel_error": None, "status": f"failed: {exc}"})
+    return pd.DataFrame(rows)
