@@ -125,8 +125,14 @@ def generic_arch(config) -> list:
                            math.inf, wb, {"keep": "All", "may_keep": "All"})),
         ("Memory", _memory("RegisterFile", int(max(config.register_file_bytes, config.simd_units * 8) * 8),
                            config.e_rf * 1e12 * word_bytes, math.inf, wb, {"keep": "output"})),
-        ("Container", {"name": "SIMD", "spatial": [{"name": "units", "fanout": config.simd_units},
-                                                    {"name": "ways", "fanout": config.simd_width}]}),
+        # The engine's SIMD units hold separate accumulators for different output channels and its ways form
+        # a dot-product (adder tree) over the reduction (channels x filter taps): the spatial loops AccelForge
+        # may place on them are constrained accordingly, as our mapper's space is.
+        ("Container", {"name": "SIMD", "spatial": [
+            {"name": "units", "fanout": config.simd_units,
+             "loop_bounds": [{"expression": "~(m | g)", "operator": "==", "value": 1}]},
+            {"name": "ways", "fanout": config.simd_width,
+             "loop_bounds": [{"expression": "~(c | r | s)", "operator": "==", "value": 1}]}]}),
         ("Compute", {"name": "MAC", "leak_power": 0, "area": 0,
                      "actions": [{"name": "compute", "energy": float(config.e_mac * 1e12), "throughput": 1}]}),
     ]
