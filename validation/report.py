@@ -263,6 +263,11 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
         return lines + [f"**not available**: {C.MAPPER_CSV} does not exist (run `python -m "
                         "accelmodel.validation.regenerate_crosscheck --only mapper`)", ""], headline
     best = C.mapper_comparison(af_best)
+    secs = af_best["af_mapper_seconds"]
+    fixed_secs = af_fixed["af_seconds"] if "af_seconds" in af_fixed else pd.Series(dtype=float)
+    headline.update(mapper_median_s=float(secs.median()), mapper_max_s=float(secs.max()),
+                    mapper_total_min=float(secs.sum() / 60),
+                    fixed_median_s=float(fixed_secs.median()) if len(fixed_secs) else float("nan"))
     # our best mapping as AccelForge evaluates it (same model on both sides: the mappers' quality alone)
     fx = fixed.set_index(["spec", "layer"])
     best["ours_in_af_edp"] = [fx.loc[(s, l), "af_energy_pj"] * fx.loc[(s, l), "af_cycles"]
@@ -283,6 +288,9 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
                      {"ours_edp": lambda v: f"{v:.4g}", "af_edp": lambda v: f"{v:.4g}",
                       "edp_ratio": lambda v: f"{v:.3f}", "ratio_in_af": lambda v: f"{v:.3f}",
                       "af_mapper_seconds": lambda v: f"{v:.0f}"}), "",
+              f"Cost: AccelForge's mapper took median {secs.median():.0f} s, max {secs.max():.0f} s per layer "
+              f"({secs.sum() / 60:.1f} min for these {nb}); its evaluation of one fixed mapping takes median "
+              f"{fixed_secs.median():.2f} s (2 shared cores).", "",
               "Where the in-AccelForge ratio is above 1, AccelForge found a loop nest our mapper's space does not "
               "contain (e.g. other loop orders or tilings than the RS factors / the generic engine's three orders); "
               "where the EDP ratio differs from it, the two models cost the same mapping differently (section 3.1). "
@@ -342,6 +350,9 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
         summary.append(f"- AccelForge mapper vs ours, {h['mapper_pairs']} pairs: EDP ratio <= 1.02 on "
                        f"{h['edp_ok']}/{h['mapper_pairs']} (each model its own mapping); our mapping within 1.02 of "
                        f"AccelForge's best in AccelForge's model on {h['edp_ok_in_af']}/{h['mapper_pairs']}.")
+        summary.append(f"- AccelForge cost per layer (2 shared cores): fixed-mapping evaluation median "
+                       f"{h['fixed_median_s']:.2f} s; mapper median {h['mapper_median_s']:.0f} s, max "
+                       f"{h['mapper_max_s']:.0f} s ({h['mapper_total_min']:.1f} min for {h['mapper_pairs']} layers).")
     header = ["# accelmodel validation report", "",
               f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `accelmodel validate"
               f"{' --all' if full else ''}` ({_versions()}).", ""]
