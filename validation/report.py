@@ -303,8 +303,8 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
               "Where the in-AccelForge ratio is below 1, AccelForge's evaluator accepts our mapping and finds it "
               "better than its own mapper's best: the mapper searches perfect factorisations only by default "
               "(`explore_imperfect_spatial_loops` / `explore_imperfect_temporal_loops` are off), while our generic "
-              "mappings use ceiling tiles (e.g. 4 of 16 SIMD ways on filter rows of 5) and our RS space has no such "
-              "restriction on DRAM strips. ",
+              "mappings use ceiling tiles (e.g. 4 of 16 SIMD ways on filter rows of 5; our RS factors are all "
+              "divisors). ",
               "Where the in-AccelForge ratio is above 1, AccelForge found a loop nest our mapper's space does not "
               "contain (e.g. other loop orders or tilings than the RS factors / the generic engine's three orders); "
               "where the EDP ratio differs from it, the two models cost the same mapping differently (section 3.1). "
