@@ -88,14 +88,14 @@ def eyeriss_arch(config) -> list:
     """Eyeriss: DRAM -> GLB (ifmaps and psums; filters bypass it, JSSC) -> NoC (a toll per word delivered) ->
     PE array (one spatial dimension of rows x cols PEs: our ``count`` placement lets a PE set take any shape
     the PE count allows) -> ifmap / filter / psum spads -> MAC."""
-    from accelforge.frontend.arch import Compute, Container, Memory, Toll  # noqa: F401 (tags below)
     b = config.word_bits
     nodes = [
         ("Memory", _memory("DRAM", "inf", config.e_dram_pj, config.bw_dram, b,
                            {"keep": "All", "may_keep": "All"})),
         ("Memory", _memory("GLB", config.glb_words * b, config.e_glb_pj, config.bw_glb, b,
                            {"keep": "input | output", "may_keep": "input | output"})),
-        ("Toll", {"name": "NoC", "leak_power": 0, "area": 0, "direction": {"input": "down", "weight": "down", "output": "up_and_down"},
+        ("Toll", {"name": "NoC", "leak_power": 0, "area": 0,
+                  "direction": {"input": "down", "weight": "down", "output": "up_and_down"},
                   "tensors": {"keep": "All"},
                   "actions": [{"name": "read", "energy": float(config.e_noc_pj), "throughput": float(config.bw_noc),
                                "bits_per_action": b}]}),
@@ -187,7 +187,6 @@ def generic_nest(layer: Layer, config, mapping: dict) -> list:
     kvar = "m" if d["g"] == 1 else "g"
     if d["g"] > 1 and d["m"] > 1:
         raise ExportError(f"layer {layer.name!r}: grouped (not depthwise) convolution has no generic export")
-    cvar = "c"
     pvar, qvar = ("p", "q") if layer.op == "conv2d" else ("p", "n")
     size = {kvar: d[kvar], "c": d["c"], pvar: d[pvar], qvar: d[qvar]}
     t = mapping["tile"]

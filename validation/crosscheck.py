@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..mappers import eyeriss_kernels as EK
