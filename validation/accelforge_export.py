@@ -11,8 +11,9 @@ Three pieces, each plain data (dicts that `yaml.safe_dump` writes and AccelForge
   SAME energy per access and bandwidth numbers our model uses (given explicitly per action, so no
   component model is consulted: the cross-check compares the two data-movement models, not two energy
   tables). Every action moves one word (``bits_per_action`` = word bits), so action counts are words.
-- `eyeriss_mapping(layer, config, factors)` / `generic_mapping(layer, config, mapping)`: our mapping as an
-  AccelForge loop nest (see each function for the loop order chosen and why).
+- `eyeriss_nest(layer, factors)` / `generic_nest(layer, config, mapping)`: our mapping as a loop nest (see each
+  function for the loop order chosen and why); `mapping_nodes` / `generic_mapping_nodes` turn a nest into
+  AccelForge mapping nodes and `spec_yaml` writes the whole spec.
 
 Latency in AccelForge is the maximum over components of ``actions / throughput`` (all overlapped); times are
 in cycles because throughputs are given in words per cycle and the MAC does one per cycle.
