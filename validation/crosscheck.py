@@ -238,6 +238,9 @@ def accelforge_best(spec_name: str, layer: Layer) -> dict:
         res = summarize_accelforge(row, config)
         if best is None or res["af_energy_pj"] * res["af_cycles"] < best["af_energy_pj"] * best["af_cycles"]:
             best = res
+            # the loop nest AccelForge chose, one node per line folded into one field
+            best["af_mapping"] = " / ".join(
+                n.compact_str() if hasattr(n, "compact_str") else str(n) for n in local.mapping.nodes)
     best["af_mapper_seconds"] = seconds
     best["af_pareto_mappings"] = len(mappings.data)
     return best
