@@ -150,10 +150,6 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
     bw_list = bw_vals * 1e9 / base.clock_hz
     pes = (frame["pes_x"] * frame["pes_y"]).to_numpy()
     computes = np.unique(np.stack([pes, frame["compute_lanes"].to_numpy(), frame["simd_units"].to_numpy()], 1), axis=0)
-    for c in computes:
-        if rf_list[0] * base.rf_psum_fraction < c[2] * pb:
-            raise ValueError(f"register_file_kb={rf_vals[0]:g} cannot hold one partial sum per SIMD unit for "
-                             f"simd_units={c[2]}: it needs >= {c[2] * pb / base.rf_psum_fraction / 1024:g} KB")
     cmp_index = {tuple(c): i for i, c in enumerate(computes.tolist())}
     ci = np.array([cmp_index[(a, b, c)] for a, b, c in zip(pes, frame["compute_lanes"], frame["simd_units"])])
     ri = np.searchsorted(rf_vals, frame["register_file_kb"].to_numpy())
@@ -173,6 +169,13 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
     cycles = np.zeros(n)
     energy = np.zeros(n)
     reason = np.full(n, "", dtype=object)
+    # a lane's register file must hold one partial sum per SIMD unit (the same check as `configure`)
+    psum_room = frame["register_file_kb"].to_numpy() * 1024 * base.rf_psum_fraction
+    psum_need = frame["simd_units"].to_numpy() * pb
+    small_rf = psum_room < psum_need
+    reason[small_rf] = [f"register file holds {room:.0f} B of partial sums, {need - room:.0f} B short of one "
+                        f"{base.accumulator_bits}-bit sum per SIMD unit ({need:.0f} B)"
+                        for room, need in zip(psum_room[small_rf], psum_need[small_rf])]
     if mac_layers:
         vecs = np.stack([gm.layer_vector(l) for l in mac_layers])
         res = gk.search_grid(vecs, computes.astype(np.int64), base.simd_width, wb, pb, rf_list,
@@ -184,9 +187,12 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
         fits = np.isfinite(lat)
         cycles += np.where(fits, lat, 0.0).T @ counts[:, 0]
         energy += np.where(fits, ene, 0.0).T @ counts[:, 0]
+        lm_rows = frame["local_memory_mb"].to_numpy() * 2**20
         for li in np.flatnonzero(~fits.all(axis=1)):
             bad = ~fits[li]
-            reason[bad] = [r or f"layer {mac_layers[li].name!r} does not fit the local memory" for r in reason[bad]]
+            # the smallest tile (1 x 1 x 1 x 1) needs the same bytes under every PE split
+            need = gk.buffer_need(vecs[li], 1, 1, 1, 1, 1, 1, wb, pb)
+            reason[bad] = [r or _no_fit(mac_layers[li].name, need, cap) for r, cap in zip(reason[bad], lm_rows[bad])]
     units = (pes * frame["compute_lanes"] * frame["simd_units"]).to_numpy().astype(float)
     lm_bytes = frame["local_memory_mb"].to_numpy() * 2**20
     bpc = frame["io_bandwidth_gbps"].to_numpy() * 1e9 / base.clock_hz
@@ -196,8 +202,9 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
                                        base.e_glb, base.e_dram)
         cycles += count * c
         energy += count * sum(e.values())
-        bad = gm.stream_need(layer, wb) > lm_bytes
-        reason[bad] = [r or f"layer {layer.name!r} does not fit the local memory" for r in reason[bad]]
+        need = gm.stream_need(layer, wb)
+        bad = need > lm_bytes
+        reason[bad] = [r or _no_fit(layer.name, need, cap) for r, cap in zip(reason[bad], lm_bytes[bad])]
     feasible = reason == ""
     frame["latency_ms"] = np.where(feasible, cycles / base.clock_hz * 1e3, np.nan)
     frame["energy_mj"] = np.where(feasible, energy * 1e3, np.nan)
@@ -230,6 +237,11 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
     return frame
 
 
+def _no_fit(name, need, cap) -> str:
+    return (f"layer {name!r} does not fit the local memory: its smallest tile needs {need:.0f} B per PE, "
+            f"{need - cap:.0f} B more than {cap:.0f} B")
+
+
 def _nobody_meets(frame, feasible, area_budget, latency_target, name) -> str:
     if not feasible.any():
         first = next(r for r in frame["reason"] if r)
@@ -251,6 +263,38 @@ def _nobody_meets(frame, feasible, area_budget, latency_target, name) -> str:
 
 
 # ---- joint search ----------------------------------------------------------------------------------
+
+NETWORK_SPACES = ("nb201", "fbnet")
+
+
+def sample_networks(space: str, n: int, seed: int = 0, dataset: str | None = None, batch: int = 1) -> dict:
+    """`n` distinct networks drawn uniformly from a NAS search space, as {name: LayerGraph} for `joint`:
+    ``"nb201"`` (the 15,625 NAS-Bench-201 cells; `dataset` default cifar10) or ``"fbnet"`` (22 positions x 9
+    blocks of HW-NAS-Bench's FBNet space; `dataset` default cifar100). Names are ``nb201:<arch>`` /
+    ``fbnet:<22 ints>``, so `accelmodel.workloads.get` rebuilds each one."""
+    import importlib
+
+    fbnet_mod = importlib.import_module("accelmodel.workloads.fbnet")
+    from .workloads import nasbench201_arch_strings
+
+    if space not in NETWORK_SPACES:
+        raise ValueError(f"network space {space!r} is not one of {list(NETWORK_SPACES)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    rng = np.random.default_rng(seed)
+    if space == "nb201":
+        archs = nasbench201_arch_strings()
+        if n > len(archs):
+            raise ValueError(f"n={n} exceeds the {len(archs)} networks of NAS-Bench-201 by {n - len(archs)}")
+        names = [f"nb201:{archs[i]}" for i in rng.choice(len(archs), size=n, replace=False)]
+    else:
+        seen: dict[str, None] = {}
+        while len(seen) < n:
+            ops = rng.integers(0, len(fbnet_mod.BLOCKS), size=fbnet_mod.NUM_POSITIONS)
+            seen.setdefault("fbnet:" + ",".join(str(int(i)) for i in ops), None)
+        names = list(seen)
+    return {name: get_network(name, batch=batch, dataset=dataset) for name in names}
+
 
 REWARDS = {"hard": (0.0, -1.0), "soft": (-0.071, -0.071)}
 

@@ -72,13 +72,37 @@ cycle; inputs and outputs through DRAM once); identity and zero layers move noth
 
 Search and safe pruning
 -----------------------
-Exhaustive over PE splits, lane splits, tile sizes and the three orders, with three safe reductions: (1) per
-dimension only the smallest tile of each trip count ``t = ceil(D/n)`` is tried -- the same number of steps with
-a tile no larger needs no more buffer, moves the same total bytes and computes no more per step; (2) for one
-row split ``pp`` only the largest ``pk = pes // pp`` is tried -- more PEs on K never adds traffic or buffer per PE
-and never adds compute; (3) tile sizes are visited in ascending order and a loop is left as soon as the
-buffer need exceeds the capacity, since the need grows with every tile size. ``mapspace: pow2`` restricts
-trip counts to powers of two (used by the 50,000-point accelerator sweep).
+The mapping space is every PE split ``pk x pp <= pes``, both lane splits, every tile size ``1..D`` of each
+dimension whose trip count ``ceil(D/t)`` the mapspace allows (``exhaustive``: all; ``pow2``: 1, 2, 4, ... and D,
+used by the 50,000-point accelerator sweep) and the three orders. The search visits a subset and returns an
+optimum of the whole space (the objective value is exact; ``tests/test_generic.py`` checks it against a
+pure-Python enumeration of every mapping). Each reduction keeps, for every dropped mapping, one at least as good:
+
+1. Dominance within a trip count (`generic_kernels.channel_candidates`, `pixel_candidates`). For fixed other
+   choices the cost depends on a dimension's tile t only through its trip count n (traffic, steps, order
+   classes), its buffer need (grows with t), its compute sum (``(n-1) x ceil(t/u) + ceil(last/u)``, pixels
+   coupled with the other pixel dimension through ``ceil(rows_per_PE x cols / lp)``), the input halo
+   (rows/columns of input read, summed over tiles), the channel groups touched (grouped conv) and, for energy
+   objectives, the pixels per lane that set register-file reuse. A tile is dropped when a smaller tile of the
+   same n is no worse in each of those for every value of the other pixel dimension; that smaller tile then
+   gives no more latency, energy or buffer need under every objective and every cell of a memory/bandwidth grid.
+   Note that the smallest tile of a trip count is *not* always best: e.g. D=10 in 2 tiles on 4-wide units costs
+   4 steps as 5+5 but 3 as 6+4, so such tiles are kept.
+2. PE splits, latency objective only: ``(pes // pp, pes // (pes // pp))`` is elementwise >= ``(pk, pp)``, and
+   more PEs on a dimension never add compute, per-PE buffer or DRAM traffic. For energy and EDP every split is
+   searched, because PE copies of weights and inputs add local-memory writes.
+3. Buffer capacity: candidates are ascending and the need grows with each tile size, so a loop is left once
+   the need with the smallest remaining inner tiles exceeds the (largest) local memory.
+4. Branch and bound, every objective: latency >= total compute cycles (every step costs at least its compute)
+   and >= (weights + inputs + outputs moved) / bandwidth (every byte crosses the DRAM interface once per fetch);
+   energy >= the energy every mapping of the subtree pays (MACs, register file, lane reads at the largest
+   register-file reuse of the grid, partial-sum writes for the chosen input-channel tiling, each weight and
+   input fetched and copied into the PEs at least once, outputs written once). Bounds from the chosen outer
+   tiles (inputs at least the smallest halo of the remaining candidates; each bandwidth of the grid) cut a
+   subtree only when, at the smallest local memory the subtree needs, its objective bound exceeds the worst
+   current record of every bandwidth cell, or ties it while its latency bound exceeds that record's latency
+   (the tie-break), both beyond a 1e-9 rounding slack. (With 2, a latency tie may resolve to a different
+   mapping than a full enumeration's energy tie-break would pick.)
 """
 
 from __future__ import annotations

@@ -35,36 +35,120 @@ OBJ_LATENCY, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
 
 
 @njit(cache=True)
+def _trip_allowed(n, D, pow2):
+    """Trip counts of the mapspace: every n (exhaustive) or 1, 2, 4, ... and D itself (pow2)."""
+    return (not pow2) or n == D or (n & (n - 1)) == 0
+
+
+@njit(cache=True)
 def tile_candidates(D, pow2):
-    """Tile sizes for a dimension of size D, ascending: t = ceil(D / n) for every trip count n (pow2=False)
-    or for n = 1, 2, 4, ..., D (pow2=True). Only the smallest tile per trip count is kept (see generic.py)."""
-    out = np.empty(D + 1, np.int64)
+    """The smallest tile of every allowed trip count, ascending (t = ceil(D / n)). Not the search space itself:
+    `search_layer` keeps every tile that no smaller tile of the same trip count dominates (see generic.py)."""
+    out = np.empty(D, np.int64)
     m = 0
     last = -1
-    if pow2:
-        n = 1
-        while True:
-            if n > D:
-                n = D
-            t = (D + n - 1) // n
-            if t != last:
-                out[m] = t
-                m += 1
-                last = t
-            if n == D:
+    for t in range(1, D + 1):
+        n = _cdiv(D, t)
+        if n != last and _trip_allowed(n, D, pow2):
+            out[m] = t
+            m += 1
+        last = n
+    return out[:m].copy()
+
+
+@njit(cache=True)
+def _ceil_pair(n, t, last, scale, u):
+    """(n - 1) full tiles and one last tile, each costing ceil(tile x scale / u)."""
+    return (n - 1) * _cdiv(t * scale, u) + _cdiv(last * scale, u)
+
+
+@njit(cache=True)
+def channel_candidates(D, scale, u, kg, grouped, pow2):
+    """Tile sizes of an output-channel (scale 1, u = channels per PE-lane-SIMD step) or input-channel (scale R*S,
+    u = SIMD ways) dimension, ascending. Within one trip count n, a tile t is dropped when a smaller tile t' of
+    the same n has no larger compute sum (n-1)*ceil(t*scale/u) + ceil(last*scale/u) and, for a grouped output
+    channel dimension, no more input channel groups touched. Everything else the cost depends on is the trip
+    count or grows with the tile (buffer need), so t' is at least as good under every objective."""
+    out = np.empty(D, np.int64)
+    comp = np.empty(D, np.int64)
+    grp = np.empty(D, np.int64)
+    m = 0
+    class_start = 0
+    prev_n = -1
+    for t in range(1, D + 1):
+        n = _cdiv(D, t)
+        if not _trip_allowed(n, D, pow2):
+            continue
+        if n != prev_n:
+            class_start = m
+            prev_n = n
+        last = D - (n - 1) * t
+        c = _ceil_pair(n, t, last, scale, u)
+        g = (n - 1) * _cdiv(t, kg) + _cdiv(last, kg) if grouped else 0
+        dominated = False
+        for j in range(class_start, m):
+            if comp[j] <= c and grp[j] <= g:
+                dominated = True
                 break
-            n *= 2
-    else:
-        for n in range(1, D + 1):
-            t = (D + n - 1) // n
-            if t != last:
-                out[m] = t
-                m += 1
-                last = t
-    res = np.empty(m, np.int64)
-    for i in range(m):
-        res[i] = out[m - 1 - i]
-    return res
+        if not dominated:
+            out[m] = t
+            comp[m] = c
+            grp[m] = g
+            m += 1
+    return out[:m].copy()
+
+
+@njit(cache=True)
+def pixel_candidates(D, pp, lp, stride, pad, k, size, other, rq_cap, pow2, is_rows):
+    """Tile sizes of an output-row (is_rows, split over pp PEs) or output-column dimension, ascending.
+
+    The compute of a pixel tile is ceil(rows_per_PE x cols / lp) summed over tiles, which couples rows and
+    columns, so a smaller tile t' of the same trip count dominates t only if, for every possible tile x of the
+    other dimension (1..other), its summed compute is no larger; its input span (halo traffic) must be no
+    larger too. With `rq_cap` > 0 (energy objectives: register-file reuse is min(pixels per lane, the largest
+    reuse any register file of the grid allows) = min(ceil(rows_per_PE x cols / lp), rq_cap)), t' must also give
+    no smaller capped per-lane pixel count than t for every x."""
+    out = np.empty(D, np.int64)
+    rows = np.empty(D, np.int64)
+    m = 0
+    class_start = 0
+    prev_n = -1
+    for t in range(1, D + 1):
+        n = _cdiv(D, t)
+        if not _trip_allowed(n, D, pow2):
+            continue
+        if n != prev_n:
+            class_start = m
+            prev_n = n
+        last = D - (n - 1) * t
+        span = _span_sum(D, t, stride, pad, k, size)
+        dominated = False
+        for j in range(class_start, m):
+            t2 = out[j]
+            if rows[j] > span:
+                continue
+            last2 = D - (n - 1) * t2
+            ok = True
+            for x in range(1, other + 1):
+                if is_rows:
+                    a, b, a2, b2, y = _cdiv(t, pp), _cdiv(last, pp), _cdiv(t2, pp), _cdiv(last2, pp), x
+                else:
+                    a, b, a2, b2, y = t, last, t2, last2, _cdiv(x, pp)
+                mine = (n - 1) * _cdiv(a * y, lp) + _cdiv(b * y, lp)
+                theirs = (n - 1) * _cdiv(a2 * y, lp) + _cdiv(b2 * y, lp)
+                if theirs > mine or (rq_cap > 0 and min(_cdiv(a2 * y, lp), rq_cap) < min(_cdiv(a * y, lp), rq_cap)):
+                    ok = False
+                    break
+                if lp == 1 and rq_cap <= 0:
+                    break  # linear in y: one x decides
+            if ok:
+                dominated = True
+                break
+        if not dominated:
+            out[m] = t
+            rows[m] = span
+            m += 1
+    return out[:m].copy()
 
 
 @njit(cache=True)
@@ -367,121 +451,206 @@ def _better(obj, lat, ene, rec):
 
 
 @njit(cache=True)
+def _worst_best(best, worst):
+    """worst[g, b] = (objective, latency) of the worst record over the register-file cells at local memory g and
+    bandwidth b (lexicographic, as `_better` ranks), once smaller-memory records are propagated to larger
+    memories; inf while some cell has none. Propagated records only improve with g, so worst[g0, b] bounds
+    every cell g >= g0 that a mapping needing memory g0 can reach."""
+    n_rf, n_glb, n_bw = best.shape[0], best.shape[1], best.shape[2]
+    for b in range(n_bw):
+        for g in range(n_glb):
+            worst[g, b, 0] = -1.0
+            worst[g, b, 1] = -1.0
+        for r in range(n_rf):
+            run_o = np.inf
+            run_l = np.inf
+            for g in range(n_glb):
+                v = best[r, g, b, F_OBJ]
+                lt = best[r, g, b, F_LAT]
+                if v < run_o or (v == run_o and lt < run_l):
+                    run_o = v
+                    run_l = lt
+                if run_o > worst[g, b, 0] or (run_o == worst[g, b, 0] and run_l > worst[g, b, 1]):
+                    worst[g, b, 0] = run_o
+                    worst[g, b, 1] = run_l
+
+
+@njit(cache=True)
+def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, need):
+    """True when a subtree cannot improve any cell: all its mappings need >= `need` bytes of local memory, take
+    at least max(compute bound, bytes / bandwidth) cycles and at least `lb_energy` J. At the smallest local
+    memory holding `need` and every bandwidth, the bound on the objective must exceed the worst record's, or
+    match it (within rounding) while the latency bound exceeds the record's latency (the tie-break)."""
+    g0 = 0
+    while g0 < glb_list.shape[0] - 1 and glb_list[g0] < need:
+        g0 += 1
+    eps = 1e-9   # the bounds are summed in another order than the costs
+    for b in range(bw_list.shape[0]):
+        lat = max(lb_compute, lb_bytes / bw_list[b])
+        if objective == OBJ_LATENCY:
+            v = lat
+        elif objective == OBJ_ENERGY:
+            v = lb_energy
+        else:
+            v = lat * lb_energy
+        w_obj = worst[g0, b, 0]
+        if v > w_obj * (1.0 + eps):
+            continue
+        if v >= w_obj * (1.0 - eps) and lat > worst[g0, b, 1] * (1.0 + eps):
+            continue
+        return False
+    return True
+
+
+@njit(cache=True)
 def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list,
                  e_mac, e_rf, e_glb, e_dram, pow2, objective):
     """Best mapping of layer L for every (rf, glb, bw) cell; glb_list must be ascending.
 
-    The mapping space: PE split (pk along K, pp along output rows), lane split (K or pixels), tile sizes
-    (tk, tc, tp, tq) from `tile_candidates`, and the three loop orders. Returns records [n_rf, n_glb, n_bw, NF]
-    with F_OBJ = inf where nothing fits."""
+    The mapping space: PE split (pk along K, pp along output rows, pk x pp <= pes), lane split (K or pixels),
+    tile sizes (tk, tc, tp, tq; every size whose trip count the mapspace allows) and the three loop orders.
+    The pruning (each step provably keeps an optimum; see generic.py) is dominance within a trip count
+    (`channel_candidates`, `pixel_candidates`), dominated PE splits (latency only), the buffer-capacity break
+    and a branch-and-bound on compute, DRAM-traffic and energy lower bounds.
+    Returns records [n_rf, n_glb, n_bw, NF] with F_OBJ = inf where nothing fits."""
     n_rf = rf_list.shape[0]
     n_glb = glb_list.shape[0]
     n_bw = bw_list.shape[0]
     best = np.full((n_rf, n_glb, n_bw, NF), np.inf)
     N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
-    R = int(L[L_R]); S = int(L[L_S]); KG = int(L[L_KG])
+    R = int(L[L_R]); S = int(L[L_S]); KG = int(L[L_KG]); G = int(L[L_G])
+    SH = int(L[L_SH]); SW = int(L[L_SW]); PH = int(L[L_PH]); PW = int(L[L_PW]); H = int(L[L_H]); W = int(L[L_W])
     cap = glb_list[n_glb - 1]
-    ck = tile_candidates(K, pow2)
-    cc = tile_candidates(CG, pow2)
-    cp = tile_candidates(P, pow2)
-    cq = tile_candidates(Q, pow2)
+    latency_obj = objective == OBJ_LATENCY
+    cc = channel_candidates(CG, R * S, vc, 1, False, pow2)
     macs = float(N) * K * CG * P * Q * R * S
     b_in = float(min(vk, KG))
     v_red = float(min(vc, CG * R * S))
     o_elems = float(N) * K * P * Q
-    nk_of = np.empty(ck.shape[0], np.int64)
-    inch_of = np.empty(ck.shape[0])
-    for i in range(ck.shape[0]):
-        nk_of[i] = _cdiv(K, ck[i])
-        inch_of[i] = _in_ch_sum(L, ck[i])
+    w_bytes = float(K) * CG * R * S * wb
     nc_of = np.empty(cc.shape[0], np.int64)
+    csum_of = np.empty(cc.shape[0])
     for i in range(cc.shape[0]):
         nc_of[i] = _cdiv(CG, cc[i])
-    npq_of = np.empty(cp.shape[0], np.int64)
-    rows_of = np.empty(cp.shape[0])
-    for i in range(cp.shape[0]):
-        npq_of[i] = _cdiv(P, cp[i])
-        rows_of[i] = _span_sum(P, cp[i], int(L[L_SH]), int(L[L_PH]), R, int(L[L_H]))
-    nq_of = np.empty(cq.shape[0], np.int64)
-    cols_of = np.empty(cq.shape[0])
-    for i in range(cq.shape[0]):
-        nq_of[i] = _cdiv(Q, cq[i])
-        cols_of[i] = _span_sum(Q, cq[i], int(L[L_SW]), int(L[L_PW]), S, int(L[L_W]))
+        csum_of[i] = _red_sum(CG, cc[i], R * S, vc)
+    csum_min = csum_of.min()
     rqs = np.empty(n_rf)
     for r in range(n_rf):
         rqs[r] = _rq(rf_list[r], rf_psum_fraction, rq_fixed, vk, pb)
-    prev_pp = -1
-    for pk0 in range(1, pes + 1):
-        # for one pp = pes // pk, the largest pk dominates (same traffic, less compute and per-PE buffer)
-        pp = pes // pk0
-        if pp == prev_pp:
-            continue
-        prev_pp = pp
-        pk = pes // pp
-        for lane in range(2 if lanes > 1 else 1):
-            lk = lanes if lane == 0 else 1
-            lp = 1 if lane == 0 else lanes
-            for ik in range(ck.shape[0]):
-                tk = ck[ik]
-                if buffer_need(L, tk, cc[0], cp[0], cq[0], pk, pp, wb, pb) > cap:
-                    break
-                ksum = _ceil_sum(K, tk, pk * lk * vk)
-                for ic in range(cc.shape[0]):
-                    tc = cc[ic]
-                    if buffer_need(L, tk, tc, cp[0], cq[0], pk, pp, wb, pb) > cap:
+    rq_cap = 0.0 if latency_obj else rqs.max()
+    rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
+    # energy every mapping pays: MACs, register file, local-memory reads to the lanes (at the best reuse) and
+    # the final outputs through local memory and DRAM
+    e_base = (macs * e_mac + rf_b * e_rf + (macs / b_in * wb + o_elems * wb + macs / max(rqs.max(), 1.0) * wb)
+              * e_glb + o_elems * wb * e_dram)
+    worst = np.full((n_glb, n_bw, 2), np.inf)
+    for pk in range(1, pes + 1):
+        for pp in range(1, pes // pk + 1):
+            if latency_obj and (pk != pes // pp or pp != pes // pk):
+                # (pes // pk, pes // (pes // pk)) >= (pk, pp) elementwise: no more compute, buffer or DRAM
+                # traffic (PE copies only add local-memory writes, i.e. energy)
+                continue
+            for lane in range(2 if lanes > 1 else 1):
+                lk = lanes if lane == 0 else 1
+                lp = 1 if lane == 0 else lanes
+                ck = channel_candidates(K, 1, pk * lk * vk, KG, G > 1, pow2)
+                cp = pixel_candidates(P, pp, lp, SH, PH, R, H, Q, rq_cap, pow2, True)
+                cq = pixel_candidates(Q, pp, lp, SW, PW, S, W, P, rq_cap, pow2, False)
+                rows_of = np.empty(cp.shape[0])
+                psum_of = np.empty(cp.shape[0])
+                for i in range(cp.shape[0]):
+                    rows_of[i] = _span_sum(P, cp[i], SH, PH, R, H)
+                    npi = _cdiv(P, cp[i])
+                    psum_of[i] = (npi - 1) * _cdiv(cp[i], pp) + _cdiv(P - (npi - 1) * cp[i], pp)
+                cols_of = np.empty(cq.shape[0])
+                for i in range(cq.shape[0]):
+                    cols_of[i] = _span_sum(Q, cq[i], SW, PW, S, W)
+                rows_min = rows_of.min()
+                cols_min = cols_of.min()
+                pix_lb = float(P) * Q / (pp * lp)   # sum of ceil(rows_per_PE x cols / lp) >= P*Q / (pp*lp)
+                for ik in range(ck.shape[0]):
+                    tk = ck[ik]
+                    need_k = buffer_need(L, tk, cc[0], cp[0], cq[0], pk, pp, wb, pb)
+                    if need_k > cap:
                         break
-                    csum = _red_sum(CG, tc, R * S, vc)
-                    for ip in range(cp.shape[0]):
-                        tp = cp[ip]
-                        if buffer_need(L, tk, tc, tp, cq[0], pk, pp, wb, pb) > cap:
+                    ksum = _ceil_sum(K, tk, pk * lk * vk)
+                    nk = _cdiv(K, tk)
+                    inch = _in_ch_sum(L, tk)
+                    _worst_best(best, worst)
+                    in_lb = float(N) * inch * rows_min * cols_min * wb      # inputs fetched at least once
+                    bytes_lb = w_bytes + in_lb + o_elems * wb
+                    e_k = e_base + (w_bytes * pp + in_lb * pk + o_elems * pb) * e_glb + (w_bytes + in_lb) * e_dram
+                    if _cut(objective, float(N) * ksum * csum_min * pix_lb, bytes_lb, e_k, bw_list, worst,
+                            glb_list, need_k):
+                        continue
+                    for ic in range(cc.shape[0]):
+                        tc = cc[ic]
+                        need_c = buffer_need(L, tk, tc, cp[0], cq[0], pk, pp, wb, pb)
+                        if need_c > cap:
                             break
-                        for iq in range(cq.shape[0]):
-                            tq = cq[iq]
-                            need = buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb)
-                            if need > cap:
+                        csum = csum_of[ic]
+                        nc = nc_of[ic]
+                        # partial sums: nc writes and nc - 1 read-backs per output in local memory
+                        e_c = e_k + o_elems * (2 * nc - 2) * pb * e_glb
+                        if _cut(objective, float(N) * ksum * csum * pix_lb, bytes_lb, e_c, bw_list, worst,
+                                glb_list, need_c):
+                            continue
+                        for ip in range(cp.shape[0]):
+                            tp = cp[ip]
+                            need_p = buffer_need(L, tk, tc, tp, cq[0], pk, pp, wb, pb)
+                            if need_p > cap:
                                 break
-                            g0 = 0
-                            while glb_list[g0] < need:
-                                g0 += 1
-                            comp_total = float(N) * ksum * csum * _pix_sum(P, tp, Q, tq, pp, lp)
-                            nk = nk_of[ik]; nc = nc_of[ic]; npq = npq_of[ip] * nq_of[iq]
-                            i_sweep = float(N) * inch_of[ik] * rows_of[ip] * cols_of[iq] * wb
-                            steps = float(N) * nk * nc * npq
-                            pix_lane = float(_cdiv(_cdiv(tp, pp) * tq, lp))
-                            for order in range(3):
-                                (w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i,
-                                 j_o) = _order_traffic(L, order, nk, nc, npq, i_sweep, wb, pb)
-                                dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
-                                glb_fixed = (macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
-                                             + w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb)
-                                rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
-                                e_fixed = macs * e_mac + rf_b * e_rf + glb_fixed * e_glb + dram_b * e_dram
-                                for b in range(n_bw):
-                                    lat, _st = _latency_cycles(comp_total, steps, bw_list[b], w_tr, i_tr, o_final,
-                                                               o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i,
-                                                               j_o)
-                                    for r in range(n_rf):
-                                        rq = min(rqs[r], pix_lane)
-                                        ene = e_fixed + macs / rq * wb * e_glb
-                                        if objective == OBJ_LATENCY:
-                                            obj = lat
-                                        elif objective == OBJ_ENERGY:
-                                            obj = ene
-                                        else:
-                                            obj = lat * ene
-                                        rec = best[r, g0, b]
-                                        if _better(obj, lat, ene, rec):
-                                            rec[F_OBJ] = obj
-                                            rec[F_LAT] = lat
-                                            rec[F_ENE] = ene
-                                            rec[F_TK] = tk
-                                            rec[F_TC] = tc
-                                            rec[F_TP] = tp
-                                            rec[F_TQ] = tq
-                                            rec[F_ORDER] = order
-                                            rec[F_PK] = pk
-                                            rec[F_PP] = pp
-                                            rec[F_LANE] = lane
+                            in_p = float(N) * inch * rows_of[ip] * cols_min * wb
+                            e_p = e_c + (in_p - in_lb) * (pk * e_glb + e_dram)
+                            if _cut(objective, float(N) * ksum * csum * psum_of[ip] * Q / lp,
+                                    w_bytes + in_p + o_elems * wb, e_p, bw_list, worst, glb_list, need_p):
+                                continue
+                            for iq in range(cq.shape[0]):
+                                tq = cq[iq]
+                                need = buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb)
+                                if need > cap:
+                                    break
+                                g0 = 0
+                                while glb_list[g0] < need:
+                                    g0 += 1
+                                comp_total = float(N) * ksum * csum * _pix_sum(P, tp, Q, tq, pp, lp)
+                                npq = _cdiv(P, tp) * _cdiv(Q, tq)
+                                i_sweep = float(N) * inch * rows_of[ip] * cols_of[iq] * wb
+                                steps = float(N) * nk * nc * npq
+                                pix_lane = float(_cdiv(_cdiv(tp, pp) * tq, lp))
+                                for order in range(3):
+                                    (w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i,
+                                     j_o) = _order_traffic(L, order, nk, nc, npq, i_sweep, wb, pb)
+                                    dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
+                                    glb_fixed = (macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
+                                                 + w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb)
+                                    e_fixed = macs * e_mac + rf_b * e_rf + glb_fixed * e_glb + dram_b * e_dram
+                                    for b in range(n_bw):
+                                        lat, _st = _latency_cycles(comp_total, steps, bw_list[b], w_tr, i_tr,
+                                                                   o_final, o_spill, f_w, f_i, f_o, F1, F2, F3,
+                                                                   F4, j_w, j_i, j_o)
+                                        for r in range(n_rf):
+                                            rq = min(rqs[r], pix_lane)
+                                            ene = e_fixed + macs / rq * wb * e_glb
+                                            if objective == OBJ_LATENCY:
+                                                obj = lat
+                                            elif objective == OBJ_ENERGY:
+                                                obj = ene
+                                            else:
+                                                obj = lat * ene
+                                            rec = best[r, g0, b]
+                                            if _better(obj, lat, ene, rec):
+                                                rec[F_OBJ] = obj
+                                                rec[F_LAT] = lat
+                                                rec[F_ENE] = ene
+                                                rec[F_TK] = tk
+                                                rec[F_TC] = tc
+                                                rec[F_TP] = tp
+                                                rec[F_TQ] = tq
+                                                rec[F_ORDER] = order
+                                                rec[F_PK] = pk
+                                                rec[F_PP] = pp
+                                                rec[F_LANE] = lane
     # a mapping that fits a smaller local memory fits every larger one
     for r in range(n_rf):
         for g in range(1, n_glb):

@@ -98,3 +98,23 @@ def test_index_file_csv(tmp_path):
     p.write_text("idx,arch\n0,x\n")
     with pytest.raises(ValueError, match="arch_str"):
         read_index_file(p)
+
+
+def test_index_file_hwnasbench_pickle(tmp_path):
+    import pickle
+    other = ARCH.replace("skip_connect~2", "none~2")
+    configs = [{"name": "infer.tiny", "C": 16, "N": 5, "arch_str": a, "num_classes": 10} for a in (ARCH, other)]
+    p = tmp_path / "hw.pickle"
+    p.write_bytes(pickle.dumps({"nasbench201": {"cifar10": {"config": configs, "eyeriss_latency": [1.0, 2.0]}}}))
+    assert read_index_file(p) == {0: ARCH, 1: other}
+    p.write_bytes(pickle.dumps({"nasbench201": {"cifar10": {"eyeriss_latency": [1.0]}}}))
+    with pytest.raises(ValueError, match="config"):
+        read_index_file(p)
+
+
+def test_index_file_without_indices_is_refused(tmp_path):
+    import pickle
+    p = tmp_path / "keyed_by_arch.pickle"
+    p.write_bytes(pickle.dumps({"nasbench201": {"cifar10": {"config": {ARCH: {"arch_str": ARCH}}}}}))
+    with pytest.raises(ValueError, match="not by NAS-Bench-201 index"):
+        read_index_file(p)

@@ -166,7 +166,7 @@ def read_index_file(path: str | os.PathLike) -> dict[int, str]:
     """NAS-Bench-201 index -> arch string from the user's own file.
 
     Accepts a CSV with `index` and `arch_str` columns, or a HW-NAS-Bench pickle (``HW-NAS-Bench-v1_0.pickle``)
-    whose ``nasbench201`` entries carry `arch_str` keyed by index. The order is NAS-Bench-201's and cannot be
+    (``data["nasbench201"][dataset]["config"][index]["arch_str"]``). The order is NAS-Bench-201's and cannot be
     derived, so accelmodel ships none.
     """
     path = os.fspath(path)
@@ -175,20 +175,28 @@ def read_index_file(path: str | os.PathLike) -> dict[int, str]:
     if path.endswith((".pickle", ".pkl")):
         with open(path, "rb") as fh:
             data = pickle.load(fh)
-        table = data.get("nasbench201", data) if isinstance(data, dict) else None
-        if not isinstance(table, dict):
-            raise ValueError(f"index file {path!r}: expected a dict with a 'nasbench201' entry")
-        # HW-NAS-Bench keeps per-dataset dicts keyed by index; any data set carries the arch strings.
-        for per_dataset in table.values():
-            if isinstance(per_dataset, dict) and per_dataset and all(isinstance(k, int) for k in per_dataset):
-                out = {}
-                for idx, rec in per_dataset.items():
-                    arch = rec.get("arch_str") if isinstance(rec, dict) else None
-                    if arch is None:
-                        raise ValueError(f"index file {path!r}: entry {idx} has no 'arch_str'")
-                    out[idx] = arch_string(parse_arch(arch))
-                return out
-        raise ValueError(f"index file {path!r}: no per-index table with 'arch_str' found under 'nasbench201'")
+        # HW-NAS-Bench-v1_0 layout: data["nasbench201"][dataset]["config"][index] is a dict with "arch_str";
+        # every data set lists the same networks in the same (NAS-Bench-201) order.
+        per_dataset = data.get("nasbench201") if isinstance(data, dict) else None
+        if not isinstance(per_dataset, dict):
+            raise ValueError(f"index file {path!r}: expected a HW-NAS-Bench pickle with a 'nasbench201' entry")
+        for dataset, table in per_dataset.items():
+            configs = table.get("config") if isinstance(table, dict) else None
+            if configs is None:
+                continue
+            items = configs.items() if isinstance(configs, dict) else enumerate(configs)
+            out = {}
+            for idx, rec in items:
+                arch = rec.get("arch_str") if isinstance(rec, dict) else None
+                if arch is None:
+                    raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config[{idx}] has no 'arch_str'")
+                if isinstance(idx, str) and not idx.isdigit():
+                    raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config is keyed by {idx!r}, not by "
+                                     "NAS-Bench-201 index (a table built without an index file carries no indices)")
+                out[int(idx)] = arch_string(parse_arch(arch))
+            return out
+        raise ValueError(f"index file {path!r}: no 'config' table under 'nasbench201/<dataset>' "
+                         f"(data sets found: {sorted(per_dataset)})")
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"index", "arch_str"} - set(reader.fieldnames or ())

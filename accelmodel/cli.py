@@ -1,0 +1,197 @@
+"""The `accelmodel` command: estimate one network, build whole-space tables, list specs, plot, validate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _split(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"{text!r}: empty entry in a comma-separated list")
+    return items
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="accelmodel", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("estimate", help="latency and energy of one network on one accelerator")
+    e.add_argument("network", help="a name (resnet18), nb201:<arch_str>, fbnet:<22 ints> or an ONNX path")
+    e.add_argument("--arch", required=True, help="spec name or YAML path (see `accelmodel archs`)")
+    e.add_argument("--dataset", default=None, help="data set of nb201:/fbnet: networks")
+    e.add_argument("--batch", type=_positive_int, default=1)
+    e.add_argument("--objective", default=None, choices=["latency", "energy", "edp"])
+    fmt = e.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="totals and layers as JSON")
+    fmt.add_argument("--csv", action="store_true", help="the per-layer table as CSV")
+
+    b = sub.add_parser("build", help="a whole-space table (parquet or HW-NAS-Bench pickle)")
+    b.add_argument("space", help="nasbench201 or fbnet")
+    b.add_argument("--arch", required=True, type=_split, help="spec name(s), comma-separated")
+    b.add_argument("--dataset", type=_split, default=None, help="data set(s), comma-separated")
+    b.add_argument("--out", required=True, help="output path: .parquet, .pickle or .pkl")
+    b.add_argument("--sample", type=_positive_int, default=None, help="number of random networks")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--archs-file", default=None,
+                   help="networks to build, one per line (NAS-Bench-201 arch strings or FBNet op lists)")
+    b.add_argument("--index-file", default=None, help="NAS-Bench-201 index: CSV (index,arch_str) or HW-NAS-Bench pickle")
+    b.add_argument("--objective", default=None, choices=["latency", "energy", "edp"])
+    b.add_argument("--batch", type=_positive_int, default=1)
+    b.add_argument("--workers", type=_non_negative_int, default=None, help="local processes (default: all cores)")
+    b.add_argument("--dask", default=None, metavar="ADDRESS", help="dask.distributed scheduler, tcp://host:port")
+    b.add_argument("--no-progress", action="store_true")
+
+    sub.add_parser("archs", help="list the built-in accelerator specs")
+
+    pl = sub.add_parser("plot", help="PNG plots")
+    psub = pl.add_subparsers(dest="plot", required=True)
+    pb = psub.add_parser("layers", help="per-layer latency and energy breakdown of one network")
+    pb.add_argument("network")
+    pb.add_argument("--arch", required=True)
+    pb.add_argument("--dataset", default=None)
+    pb.add_argument("--batch", type=_positive_int, default=1)
+    pb.add_argument("--objective", default=None, choices=["latency", "energy", "edp"])
+    pb.add_argument("--out", required=True, help="PNG path")
+    for name, text in (("macs", "latency vs MACs over a built table"), ("pareto", "latency-energy Pareto front")):
+        pp = psub.add_parser(name, help=text)
+        pp.add_argument("table", help="a table from `accelmodel build` (.parquet or .csv)")
+        pp.add_argument("--out", required=True, help="PNG path")
+        if name == "pareto":
+            pp.add_argument("--x", default="latency_ms")
+            pp.add_argument("--y", default="energy_mj")
+
+    v = sub.add_parser("validate", help="the validation report against published numbers")
+    v.add_argument("--all", action="store_true", help="the full (slow) report")
+    v.add_argument("--out", default=None, help="report folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"estimate": _estimate, "build": _build, "archs": _archs, "plot": _plot,
+                "validate": _validate}[args.command](args)
+    except (ValueError, KeyError, FileNotFoundError, PermissionError, NotImplementedError) as exc:
+        print(f"accelmodel {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _estimate(args) -> int:
+    import pandas as pd
+
+    from .estimate import estimate
+
+    est = estimate(args.network, args.arch, objective=args.objective, dataset=args.dataset, batch=args.batch)
+    cols = [c for c in ("name", "type", "macs", "latency_ms", "energy_mj", "utilization", "mapping")
+            if c in est.layers.columns]
+    if args.json:
+        payload = {"network": est.network, "arch": est.arch, "objective": est.objective,
+                   "latency_ms": est.latency_ms, "energy_mj": est.energy_mj, "power_mw": est.power_mw,
+                   "macs": est.macs, "throughput_gops": est.throughput_gops, "resources": est.resources,
+                   "layers": json.loads(est.layers[cols].to_json(orient="records"))}
+        print(json.dumps(payload, indent=2, default=str))
+    elif args.csv:
+        est.layers.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", None, "display.width", 160, "display.max_colwidth", 60):
+            print(est.layers[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        print()
+        print(est)
+    return 0
+
+
+def _build(args) -> int:
+    from .datasets import build_many, check_writable
+
+    check_writable(args.out)  # before any work
+    archs = None
+    if args.archs_file:
+        with open(args.archs_file) as fh:
+            archs = [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+    datasets = args.dataset or [None]
+    frames = build_many(args.space, args.arch, datasets, out=args.out, archs=archs, sample=args.sample,
+                        seed=args.seed, index_file=args.index_file, workers=args.workers,
+                        dask_address=args.dask, objective=args.objective, batch=args.batch,
+                        progress=not args.no_progress)
+    for f in frames:
+        print(f"{f.attrs['space']}/{f.attrs['dataset']} on {f.attrs['arch']}: {len(f)} networks, latency "
+              f"{f['latency_ms'].min():.4g}..{f['latency_ms'].max():.4g} ms, energy "
+              f"{f['energy_mj'].min():.4g}..{f['energy_mj'].max():.4g} mJ")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _archs(args) -> int:
+    from .specs import available_specs
+
+    specs = available_specs()
+    width = max(map(len, specs)) if specs else 0
+    for name, desc in specs.items():
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def _read_table(path: str):
+    import pandas as pd
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"table {path!r} does not exist")
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    if path.endswith(".csv"):
+        return pd.read_csv(path)
+    raise ValueError(f"table {path!r}: expected a .parquet or .csv file from `accelmodel build`")
+
+
+def _plot(args) -> int:
+    from . import plots
+
+    if args.plot == "layers":
+        from .estimate import estimate
+
+        est = estimate(args.network, args.arch, objective=args.objective, dataset=args.dataset, batch=args.batch)
+        path = plots.layer_breakdown(est, args.out)
+    elif args.plot == "macs":
+        path = plots.latency_vs_macs(_read_table(args.table), args.out)
+    else:
+        path = plots.pareto(_read_table(args.table), args.out, x=args.x, y=args.y)
+    print(f"wrote {path}")
+    return 0
+
+
+def _validate(args) -> int:
+    try:
+        from .validation import report
+    except ImportError as exc:
+        raise NotImplementedError(f"the validation report is not installed here ({exc})") from None
+    path = report.write_report(args.out, args.all)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
