@@ -68,7 +68,9 @@ def zc706_fpga_vgg16(entry: dict) -> list[dict]:
             gops = est.throughput_gops
             if gops is None:
                 raise ValueError("the estimate has no throughput_gops")
-            rows.append(_row("zc706_fpga_vgg16", quantity, impl["gop_per_s"], float(gops), spec))
+            rows.append(_row("zc706_fpga_vgg16", quantity, impl["gop_per_s"], float(gops), spec,
+                             note="our chunk-pipeline model at this DSP budget; only the first design is that "
+                                  "architecture, the others are different designs with their own dataflows"))
         except Exception as exc:  # reported, not hidden: the row says why
             rows.append(_row("zc706_fpga_vgg16", quantity, impl["gop_per_s"], None, spec, status=f"failed: {exc}"))
     return rows

@@ -18,6 +18,7 @@ AccelForge results are kept in ``validation/data/accelforge_fixed.csv`` and ``ac
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import tempfile
@@ -284,9 +285,13 @@ def fixed_comparison(af_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     for _, af in af_rows.iterrows():
         kind, layer = layer_by_name(af["layer"])
         config = config_for(af["spec"])
-        mine = ours(af["spec"], layer)
+        # ours on the very mapping AccelForge evaluated (stored with it), so the pair stays a same-mapping
+        # pair even after our mapper changes; `current_best` says whether our mapper still picks it
+        stored = ast.literal_eval(af["mapping"]) if isinstance(af.get("mapping"), str) else None
+        mine = ours(af["spec"], layer, stored)
         r = {"spec": af["spec"], "layer": af["layer"], "kind": kind, "macs": as_costed(layer, config).macs,
-             "mapping": str(mine.mapping)}
+             "mapping": str(mine.mapping),
+             "current_best": stored is None or ours(af["spec"], layer).mapping == stored}
         for level in _levels(config):
             r[f"ours_words_{level}"] = mine.accesses.get(level, 0.0)
             r[f"af_words_{level}"] = af[f"af_words_{level}"]
