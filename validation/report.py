@@ -290,7 +290,8 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
     ok_af = int((best["ratio_in_af"] <= C.EDP_SLACK).sum())
     headline.update(mapper_pairs=nb, edp_ok=ok, edp_ok_in_af=ok_af)
     lines += [f"AccelForge's mapper (FFM, objective EDP) vs ours (objective EDP) on {nb} pairs "
-              f"(`{C.MAPPER_CSV.name}`, {af_best['versions'].iloc[0]}; the rest had not finished). Two ratios: "
+              f"(`{C.MAPPER_CSV.name}`, {af_best['versions'].iloc[0]}"
+              f"{'' if nb >= n else f'; the other {n - nb} runs had not finished'}). Two ratios: "
               "**EDP ratio** = our mapping in our model / AccelForge's mapping in AccelForge's model (the "
               "issue's criterion, <= 1.02: **" + f"{ok}/{nb}" + "**); **in AccelForge** = our mapping evaluated by "
               f"AccelForge / AccelForge's own best (the mappers alone, one model: **{ok_af}/{nb}** <= 1.02).", "",
