@@ -85,7 +85,7 @@ def _memory(name: str, size_bits, energy_pj: float, words_per_cycle: float, bits
     return node
 
 
-def eyeriss_arch(config) -> list:
+def eyeriss_arch(config, rs_array: bool = False) -> list:
     """Eyeriss: DRAM -> GLB (ifmaps and psums; filters bypass it, JSSC) -> NoC (a toll per word delivered) ->
     PE array (one spatial dimension of rows x cols PEs: our ``count`` placement lets a PE set take any shape
     the PE count allows) -> ifmap / filter / psum spads -> MAC."""
@@ -100,7 +100,12 @@ def eyeriss_arch(config) -> list:
                   "tensors": {"keep": "All"},
                   "actions": [{"name": "read", "energy": float(config.e_noc_pj), "throughput": float(config.bw_noc),
                                "bits_per_action": b}]}),
-        ("Container", {"name": "PE", "spatial": [{"name": "array", "fanout": config.pe_rows * config.pe_cols}]}),
+        ("Container", {"name": "PE", "spatial": [dict(
+            {"name": "array", "fanout": config.pe_rows * config.pe_cols},
+            # rs_array: only the row-stationary spatial ranks (filter rows, output rows, filters, channels,
+            # groups) may be spread over PEs, as the RS mapper's space allows
+            **({"loop_bounds": [{"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1}]}
+               if rs_array else {}))]}),
         ("Memory", _memory("FilterSpad", config.spad_filter * b, config.e_rf_pj, math.inf, b, {"keep": "weight"})),
         ("Memory", _memory("IfmapSpad", config.spad_ifmap * b, config.e_rf_pj, math.inf, b, {"keep": "input"})),
         ("Memory", _memory("PsumSpad", config.spad_psum * b, config.e_rf_pj, math.inf, b, {"keep": "output"})),

@@ -39,6 +39,8 @@ from . import accelforge_export as X
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FIXED_CSV = DATA_DIR / "accelforge_fixed.csv"
 MAPPER_CSV = DATA_DIR / "accelforge_mapper.csv"
+#: AccelForge's mapper with the Eyeriss array restricted to the RS spatial ranks (a side experiment)
+MAPPER_RS_CSV = DATA_DIR / "accelforge_mapper_rs_array.csv"
 
 #: spec name -> overrides applied to our config for the cross-check (see the module docstring).
 CROSSCHECK_OVERRIDES = {
@@ -153,15 +155,15 @@ def accelforge_versions() -> str:
     return " ".join(out)
 
 
-def _arch(config):
-    return X.eyeriss_arch(config) if isinstance(config, E.EyerissConfig) else X.generic_arch(config)
+def _arch(config, rs_array: bool = False):
+    return X.eyeriss_arch(config, rs_array) if isinstance(config, E.EyerissConfig) else X.generic_arch(config)
 
 
 def _levels(config) -> dict:
     return X.EYERISS_LEVELS if isinstance(config, E.EyerissConfig) else X.GENERIC_LEVELS
 
 
-def export_spec(spec_name: str, layer: Layer, mapping: dict | None) -> str:
+def export_spec(spec_name: str, layer: Layer, mapping: dict | None, rs_array: bool = False) -> str:
     """AccelForge spec YAML for (spec, layer[, our mapping])."""
     config = config_for(spec_name)
     layer = as_costed(layer, config)
@@ -171,7 +173,7 @@ def export_spec(spec_name: str, layer: Layer, mapping: dict | None) -> str:
             nodes = X.mapping_nodes(X.eyeriss_nest(layer, mapping), X.layer_dims(layer), {"*": ("array", "PE")})
         else:
             nodes = X.generic_mapping_nodes(X.generic_nest(layer, config, mapping))
-    return X.spec_yaml(_arch(config), X.workload(layer, config.word_bits), nodes)
+    return X.spec_yaml(_arch(config, rs_array), X.workload(layer, config.word_bits), nodes)
 
 
 def _load(text: str):
@@ -217,7 +219,7 @@ def accelforge_fixed(spec_name: str, layer: Layer, mapping: dict) -> dict:
     return out
 
 
-def accelforge_best(spec_name: str, layer: Layer) -> dict:
+def accelforge_best(spec_name: str, layer: Layer, rs_array: bool = False) -> dict:
     """AccelForge's own mapper (FFM, objective EDP) on the exported arch + workload; the best mapping is
     re-evaluated in detail for its energy and latency. Minutes per layer."""
     from accelforge.frontend.mapper.metrics import Metrics
@@ -225,7 +227,7 @@ def accelforge_best(spec_name: str, layer: Layer) -> dict:
     from accelforge.model.main import evaluate_mapping
 
     config = config_for(spec_name)
-    spec = _load(export_spec(spec_name, layer, None))
+    spec = _load(export_spec(spec_name, layer, None, rs_array))
     spec.mapper.metrics = Metrics.ENERGY_DELAY_PRODUCT
     t0 = time.perf_counter()
     # eval_in_detail=False: the detailed pass renders every mapping with graphviz `dot`
@@ -233,7 +235,7 @@ def accelforge_best(spec_name: str, layer: Layer) -> dict:
     seconds = time.perf_counter() - t0
     best = None
     for i in range(len(mappings.data)):
-        local = _load(export_spec(spec_name, layer, None))
+        local = _load(export_spec(spec_name, layer, None, rs_array))
         local.mapping = mappings.data.iloc[i]["Total<SEP>mapping"](_for_model=True)
         row = evaluate_mapping(local).data.iloc[0]
         res = summarize_accelforge(row, config)

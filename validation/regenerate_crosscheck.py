@@ -1,6 +1,7 @@
 """Regenerate the AccelForge cross-check CSVs (validation/data/accelforge_fixed.csv, accelforge_mapper.csv).
 
-    python -m accelmodel.validation.regenerate_crosscheck [--only fixed|mapper] [--spec S] [--layer L] [--redo]
+    python -m accelmodel.validation.regenerate_crosscheck [--only fixed|mapper|mapper_rs_array] [--spec S]
+        [--layer L] [--redo]
 
 Resumable: a (spec, layer) already in a CSV is skipped unless --redo; each result is appended as soon as it
 is done, with the AccelForge and hwcomponents versions used. The fixed-mapping evaluations take a second
@@ -41,12 +42,16 @@ def _append(path, row: dict) -> None:
 def run(only: str | None, specs, layers, redo: bool) -> int:
     failures = 0
     todo = [(s, k, l) for s in specs for k, l in C.crosscheck_layers() if not layers or l.name in layers]
-    for what, path in (("fixed", C.FIXED_CSV), ("mapper", C.MAPPER_CSV)):
+    for what, path in (("fixed", C.FIXED_CSV), ("mapper", C.MAPPER_CSV), ("mapper_rs_array", C.MAPPER_RS_CSV)):
         if only and only != what:
             continue
         done = set() if redo else _done(path)
         # the mapper's cost grows with the MACs: small layers first so results arrive early
-        for spec, kind, layer in sorted(todo, key=lambda t: (t[2].macs, t[0])) if what == "mapper" else todo:
+        if what == "mapper_rs_array":
+            todo_here = [t for t in todo if t[0].startswith("eyeriss")]
+        else:
+            todo_here = todo
+        for spec, kind, layer in sorted(todo_here, key=lambda t: (t[2].macs, t[0])) if what != "fixed" else todo_here:
             if (spec, layer.name) in done:
                 continue
             t0 = time.time()
@@ -57,7 +62,7 @@ def run(only: str | None, specs, layers, redo: bool) -> int:
                     res = C.accelforge_fixed(spec, layer, mine.mapping)
                     res["mapping"] = str(mine.mapping)
                 else:
-                    res = C.accelforge_best(spec, layer)
+                    res = C.accelforge_best(spec, layer, rs_array=(what == "mapper_rs_array"))
             except Exception:  # keep going with the other layers; the failure is logged and reported
                 failures += 1
                 traceback.print_exc()
@@ -72,7 +77,8 @@ def run(only: str | None, specs, layers, redo: bool) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("fixed", "mapper"))
+    ap.add_argument("--only", choices=("fixed", "mapper", "mapper_rs_array"),
+                    help="mapper_rs_array: AccelForge's mapper with the Eyeriss array limited to RS spatial ranks")
     ap.add_argument("--spec", action="append", choices=C.SPECS)
     ap.add_argument("--layer", action="append")
     ap.add_argument("--redo", action="store_true", help="recompute rows already in the CSVs (appends)")
