@@ -1,0 +1,215 @@
+"""Our models against HW-NAS-Bench's published NAS-Bench-201 metrics.
+
+Reference tables: the calibration CSV in the reference folder (1,000 CIFAR-10 networks: `index`, `arch_str`,
+`eyeriss_latency_ms`, `fpga_latency_ms`) or a user's full HW-NAS-Bench pickle (``HW-NAS-Bench-v1_0.pickle``:
+``data["nasbench201"][dataset]`` holds ``config[i]["arch_str"]`` and one list per metric, e.g.
+``eyeriss_latency``, ``eyeriss_energy``, ``fpga_latency``, ``fpga_energy``; ms and mJ).
+
+Which of our specs answers which column is `METRIC_SPECS`; a spec that is not installed (e.g. the FPGA model
+before it lands) is reported as "model not available", never guessed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..estimate import configure as configure_arch, map_layers
+from ..specs import SpecError, available_specs
+from ..workloads import nasbench201 as build_nasbench201
+
+#: reference column -> (our spec, our metric)
+METRIC_SPECS = {
+    "eyeriss_latency_ms": ("eyeriss-hwnasbench", "latency_ms"),
+    "eyeriss_energy_mj": ("eyeriss-hwnasbench", "energy_mj"),
+    "fpga_latency_ms": ("fpga-zc706", "latency_ms"),
+    "fpga_energy_mj": ("fpga-zc706", "energy_mj"),
+}
+
+
+def reference_dir() -> Path:
+    default = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    return Path(os.environ.get("ACCELMODEL_REFERENCE_DIR", default))
+
+
+def calibration_csv() -> Path:
+    return reference_dir() / "hwnasbench_nb201_cifar10_calibration.csv"
+
+
+def load_reference(path: str | os.PathLike | None = None, dataset: str = "cifar10") -> pd.DataFrame:
+    """Reference table with `index`, `arch_str` and whichever of METRIC_SPECS' columns the file has."""
+    path = Path(path) if path is not None else calibration_csv()
+    if not path.exists():
+        raise FileNotFoundError(f"HW-NAS-Bench reference {path} does not exist (set ACCELMODEL_REFERENCE_DIR "
+                                "or pass the path of the calibration CSV or of HW-NAS-Bench-v1_0.pickle)")
+    if path.suffix in (".pickle", ".pkl"):
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+        try:
+            table = data["nasbench201"][dataset]
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}: no nasbench201/{dataset} table (a HW-NAS-Bench pickle has "
+                             f"data['nasbench201'][dataset])") from None
+        configs = table["config"]
+        n = len(configs)
+        frame = pd.DataFrame({"index": np.arange(n), "arch_str": [c["arch_str"] for c in configs]})
+        for key, col in (("eyeriss_latency", "eyeriss_latency_ms"), ("eyeriss_energy", "eyeriss_energy_mj"),
+                         ("fpga_latency", "fpga_latency_ms"), ("fpga_energy", "fpga_energy_mj")):
+            if key in table:
+                frame[col] = np.asarray(table[key], dtype=float)
+        return frame
+    frame = pd.read_csv(path)
+    missing = {"index", "arch_str"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {sorted(missing)}; found {list(frame.columns)}")
+    return frame
+
+
+def spec_available(name: str) -> bool:
+    """A built-in spec name, or the path of a spec file."""
+    if os.path.isfile(name):
+        return True
+    try:
+        return name in available_specs()
+    except SpecError:
+        return False
+
+
+def predict(arch_strs, spec_name: str, dataset: str = "cifar10") -> pd.DataFrame:
+    """Our latency (ms) and energy (mJ) of NAS-Bench-201 networks on one spec (batch 1).
+
+    Layer-additive mappers cost each unique layer shape once (the estimate cache); a whole-network mapper
+    (map_network) is called per network."""
+    spec, mapper, config = configure_arch(spec_name)
+    objective = config.default_objective
+    if hasattr(mapper, "encode_layers") and hasattr(mapper, "evaluate_sequences"):
+        return _predict_batched(arch_strs, mapper, config, objective, dataset)
+    rows = []
+    for arch in arch_strs:
+        graph = build_nasbench201(arch, dataset=dataset)
+        if hasattr(mapper, "map_network"):
+            net = mapper.map_network(graph, config, objective)
+            rows.append((net.latency_s * 1e3, net.energy_j * 1e3))
+        else:
+            costs = map_layers(graph.layers, mapper, config, objective)
+            rows.append((sum(c.latency_s for c in costs) * 1e3, sum(c.energy_total_j for c in costs) * 1e3))
+    return pd.DataFrame(rows, columns=["latency_ms", "energy_mj"])
+
+
+def _predict_batched(arch_strs, mapper, config, objective, dataset) -> pd.DataFrame:
+    """Whole-network mappers with a batch path (encode_layers / evaluate_sequences, the agreed interface):
+    each unique layer is encoded once and every network is a sequence of row indices."""
+    rows_of: dict = {}
+    layers = []
+    seqs = []
+    for arch in arch_strs:
+        graph = build_nasbench201(arch, dataset=dataset)
+        seq = []
+        for layer in graph.layers:
+            key = layer.signature
+            if key not in rows_of:
+                rows_of[key] = len(layers)
+                layers.append(layer)
+            seq.append(rows_of[key])
+        seqs.append(seq)
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    sequences = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        sequences[i, :len(s)] = s
+    out = mapper.evaluate_sequences(mapper.encode_layers(layers), sequences, lengths, config, objective)
+    return pd.DataFrame({"latency_ms": np.asarray(out["latency_ms"], float),
+                         "energy_mj": np.asarray(out["energy_mj"], float)})
+
+
+def compare(reference: pd.DataFrame, dataset: str = "cifar10", limit: int | None = None,
+            specs: dict | None = None) -> dict:
+    """Per reference column: the pairs (`frame`) and their `stats.Agreement`, or a reason it is missing.
+
+    `limit` takes an evenly spaced subset of the rows (the full 15,625-network pickle takes minutes);
+    `specs` overrides METRIC_SPECS entries ({reference column: (spec name or path, "latency_ms"|"energy_mj")})."""
+    from .stats import agreement
+
+    ref = reference
+    if limit is not None and len(ref) > limit:
+        ref = ref.iloc[np.linspace(0, len(ref) - 1, limit).round().astype(int)].reset_index(drop=True)
+    out = {}
+    predictions: dict[str, pd.DataFrame] = {}
+    for column, (spec_name, metric) in {**METRIC_SPECS, **(specs or {})}.items():
+        if column not in ref.columns:
+            continue
+        if not spec_available(spec_name):
+            out[column] = {"spec": spec_name, "status": f"model not available (spec {spec_name!r} is not installed)"}
+            continue
+        if spec_name not in predictions:
+            predictions[spec_name] = predict(ref["arch_str"], spec_name, dataset)
+        frame = pd.DataFrame({"index": ref["index"], "arch_str": ref["arch_str"],
+                              "reference": ref[column].to_numpy(float),
+                              "predicted": predictions[spec_name][metric].to_numpy(float)})
+        out[column] = {"spec": spec_name, "status": "ok", "frame": frame,
+                       "agreement": agreement(frame["predicted"], frame["reference"])}
+    return out
+
+
+def _network_cost(graph, spec_name: str) -> tuple[float, float]:
+    spec, mapper, config = configure_arch(spec_name)
+    objective = config.default_objective
+    if hasattr(mapper, "map_network"):
+        net = mapper.map_network(graph, config, objective)
+        return net.latency_s * 1e3, net.energy_j * 1e3
+    costs = map_layers(graph.layers, mapper, config, objective)
+    return sum(c.latency_s for c in costs) * 1e3, sum(c.energy_total_j for c in costs) * 1e3
+
+
+def compare_examples(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every metric of hwnasbench_examples.yaml (values the HW-NAS-Bench API prints) against our model:
+    one row per (network, data set, metric) with published, model, relative error and status."""
+    import yaml
+
+    from ..workloads import fbnet as build_fbnet
+
+    path = Path(path) if path is not None else reference_dir() / "hwnasbench_examples.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"HW-NAS-Bench examples {path} do not exist (set ACCELMODEL_REFERENCE_DIR)")
+    data = yaml.safe_load(path.read_text())
+    metric_cols = {"eyeriss_latency": "eyeriss_latency_ms", "eyeriss_energy": "eyeriss_energy_mj",
+                   "fpga_latency": "fpga_latency_ms", "fpga_energy": "fpga_energy_mj"}
+    rows = []
+    for space, entries in data.items():
+        for entry in entries:
+            if space == "nasbench201":
+                name = f"NB201 #{entry['index']}"
+                build = lambda ds, e=entry: build_nasbench201(e["arch_str"], dataset=ds)
+            elif space == "fbnet":
+                name = "FBNet " + "".join(str(i) for i in entry["op_idx_list"])
+                build = lambda ds, e=entry: build_fbnet(e["op_idx_list"], dataset=ds)
+            else:
+                rows.append({"network": space, "dataset": "-", "metric": "-", "published": None, "model": None,
+                             "rel_error": None, "spec": "-", "status": "no model mapping"})
+                continue
+            for dataset, metrics in entry.items():
+                if not isinstance(metrics, dict):
+                    continue
+                cache = {}
+                for key, published in metrics.items():
+                    col = metric_cols.get(key)
+                    if col is None:
+                        continue
+                    spec_name, what = METRIC_SPECS[col]
+                    row = {"network": name, "dataset": dataset, "metric": col, "published": float(published),
+                           "spec": spec_name}
+                    if not spec_available(spec_name):
+                        rows.append({**row, "model": None, "rel_error": None,
+                                     "status": f"model not available (spec {spec_name!r} is not installed)"})
+                        continue
+                    try:
+                        if spec_name not in cache:
+                            cache[spec_name] = _network_cost(build(dataset), spec_name)
+                        value = cache[spec_name][0 if what == "latency_ms" else 1]
+                        rows.append({**row, "model": value, "rel_error": value / float(published) - 1, "status": "ok"})
+                    except Exception as exc:  # reported in the row
+                        rows.append({**row, "model": None, "rel_error": None, "status": f"failed: {exc}"})
+    return pd.DataFrame(rows)
