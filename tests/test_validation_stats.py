@@ -65,3 +65,12 @@ def test_worst_cases_sorted():
     w = worst_cases(f, "p", "r", k=2)
     assert list(w.index) == [1, 2]
     assert w["ape"].iloc[0] == pytest.approx(0.5)
+
+
+def test_rank_resolution_restores_ties_broken_by_rounding_noise():
+    ref = np.array([1.0, 1.0, 2.0, 3.0])
+    noisy = ref + np.array([1e-12, -1e-12, 0.0, 0.0])
+    assert agreement(noisy, ref).kendall_tau < 1.0
+    assert agreement(noisy, ref, rank_resolution=1e-6).kendall_tau == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="rank_resolution"):
+        agreement(noisy, ref, rank_resolution=0.0)

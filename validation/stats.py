@@ -37,15 +37,25 @@ def _arrays(predicted, reference) -> tuple[np.ndarray, np.ndarray]:
     return p, r
 
 
-def agreement(predicted, reference) -> Agreement:
-    """Kendall tau-b, Spearman and Pearson (scipy), MAPE, median and max APE, median ratio bias."""
+def agreement(predicted, reference, rank_resolution: float | None = None) -> Agreement:
+    """Kendall tau-b, Spearman and Pearson (scipy), MAPE, median and max APE, median ratio bias.
+
+    `rank_resolution`: round both series to this step before Kendall's tau (e.g. 1e-6 ms = 1 ns, as HW-NAS-Bench's
+    values hold exact ties that a model's floating-point sums break by rounding noise); errors stay unrounded.
+    """
     from scipy import stats
 
     p, r = _arrays(predicted, reference)
     ape = np.abs(p - r) / r
+    if rank_resolution is not None:
+        if not rank_resolution > 0:
+            raise ValueError(f"rank_resolution must be > 0, got {rank_resolution!r}")
+        p_rank, r_rank = np.round(p / rank_resolution), np.round(r / rank_resolution)
+    else:
+        p_rank, r_rank = p, r
     return Agreement(
         n=len(p),
-        kendall_tau=float(stats.kendalltau(p, r, variant="b").statistic),
+        kendall_tau=float(stats.kendalltau(p_rank, r_rank, variant="b").statistic),
         spearman=float(stats.spearmanr(p, r).statistic),
         pearson=float(stats.pearsonr(p, r).statistic),
         mape=float(ape.mean()),
