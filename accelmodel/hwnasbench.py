@@ -22,7 +22,6 @@ networks' own totals) are ignored by the original API.
 
 from __future__ import annotations
 
-import csv
 import importlib
 import math
 import os
@@ -125,54 +124,9 @@ def load(path_or_dict) -> dict:
 
 
 def read_index(path, dataset: str | None = None) -> dict[int, str]:
-    """NAS-Bench-201 index -> arch string from a CSV (``index,arch_str``) or a HW-NAS-Bench pickle.
-
-    In the pickle the arch strings live in ``data["nasbench201"][dataset]["config"][index]["arch_str"]``;
-    `dataset` picks the data set (default: the first of cifar10, cifar100, ImageNet16-120 present; the
-    order is the same in all three).
-    """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"index file {path!r} does not exist")
-    if path.endswith((".pickle", ".pkl")):
-        data = load(path)
-        table = data.get("nasbench201")
-        if not isinstance(table, dict):
-            raise ValueError(f"index file {path!r}: no 'nasbench201' entry (HW-NAS-Bench layout expected)")
-        if dataset not in table:
-            present = [d for d in NB201_DATASETS if d in table]
-            if not present:
-                raise ValueError(f"index file {path!r}: 'nasbench201' has none of {list(NB201_DATASETS)}")
-            dataset = present[0]
-        configs = table[dataset].get("config") if isinstance(table[dataset], dict) else None
-        if configs is None:
-            raise ValueError(f"index file {path!r}: nasbench201/{dataset} has no 'config' entry")
-        items = configs.items() if isinstance(configs, dict) else enumerate(configs)
-        out = {}
-        for idx, cfg in items:
-            if not isinstance(idx, (int, np.integer)):
-                raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config is keyed by {idx!r}, "
-                                 "not by NAS-Bench-201 index")
-            arch = cfg.get("arch_str") if isinstance(cfg, dict) else None
-            if arch is None:
-                raise ValueError(f"index file {path!r}: config {idx} has no 'arch_str'")
-            out[int(idx)] = nb201_mod.arch_string(nb201_mod.parse_arch(arch))
-        return out
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"index", "arch_str"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"index file {path!r}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
-        out = {}
-        for line, row in enumerate(reader, start=2):
-            try:
-                idx = int(row["index"])
-            except ValueError:
-                raise ValueError(f"index file {path!r} line {line}: index {row['index']!r} is not an integer") from None
-            if idx in out:
-                raise ValueError(f"index file {path!r} line {line}: index {idx} appears twice")
-            out[idx] = nb201_mod.arch_string(nb201_mod.parse_arch(row["arch_str"]))
-        return out
+    """NAS-Bench-201 index -> arch string from a CSV (``index,arch_str``) or a HW-NAS-Bench pickle; see
+    `accelmodel.workloads.read_index_file`, the one reader of both layouts."""
+    return nb201_mod.read_index_file(path, dataset)
 
 
 class HWNASBenchAPI:

@@ -162,12 +162,13 @@ def _cell(g: LayerGraph, name: str, src: str, shape, ops) -> str:
     return node_tensor[3]
 
 
-def read_index_file(path: str | os.PathLike) -> dict[int, str]:
+def read_index_file(path: str | os.PathLike, dataset: str | None = None) -> dict[int, str]:
     """NAS-Bench-201 index -> arch string from the user's own file.
 
-    Accepts a CSV with `index` and `arch_str` columns, or a HW-NAS-Bench pickle (``HW-NAS-Bench-v1_0.pickle``)
-    (``data["nasbench201"][dataset]["config"][index]["arch_str"]``). The order is NAS-Bench-201's and cannot be
-    derived, so accelmodel ships none.
+    Accepts a CSV with `index` and `arch_str` columns, or a HW-NAS-Bench pickle (``HW-NAS-Bench-v1_0.pickle``:
+    ``data["nasbench201"][dataset]["config"][index]["arch_str"]``; `dataset` picks the data set, default the
+    first of cifar10, cifar100, ImageNet16-120 present, as all three list the networks in one order). The order
+    is NAS-Bench-201's and cannot be derived, so accelmodel ships none.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -175,28 +176,29 @@ def read_index_file(path: str | os.PathLike) -> dict[int, str]:
     if path.endswith((".pickle", ".pkl")):
         with open(path, "rb") as fh:
             data = pickle.load(fh)
-        # HW-NAS-Bench-v1_0 layout: data["nasbench201"][dataset]["config"][index] is a dict with "arch_str";
-        # every data set lists the same networks in the same (NAS-Bench-201) order.
         per_dataset = data.get("nasbench201") if isinstance(data, dict) else None
         if not isinstance(per_dataset, dict):
             raise ValueError(f"index file {path!r}: expected a HW-NAS-Bench pickle with a 'nasbench201' entry")
-        for dataset, table in per_dataset.items():
-            configs = table.get("config") if isinstance(table, dict) else None
-            if configs is None:
-                continue
-            items = configs.items() if isinstance(configs, dict) else enumerate(configs)
-            out = {}
-            for idx, rec in items:
-                arch = rec.get("arch_str") if isinstance(rec, dict) else None
-                if arch is None:
-                    raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config[{idx}] has no 'arch_str'")
-                if isinstance(idx, str) and not idx.isdigit():
-                    raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config is keyed by {idx!r}, not by "
-                                     "NAS-Bench-201 index (a table built without an index file carries no indices)")
-                out[int(idx)] = arch_string(parse_arch(arch))
-            return out
-        raise ValueError(f"index file {path!r}: no 'config' table under 'nasbench201/<dataset>' "
-                         f"(data sets found: {sorted(per_dataset)})")
+        if dataset is None or dataset not in per_dataset:
+            present = [d for d in DATASETS if d in per_dataset]
+            if not present:
+                raise ValueError(f"index file {path!r}: 'nasbench201' has none of {list(DATASETS)}")
+            dataset = present[0]
+        table = per_dataset[dataset]
+        configs = table.get("config") if isinstance(table, dict) else None
+        if configs is None:
+            raise ValueError(f"index file {path!r}: nasbench201/{dataset} has no 'config' table")
+        items = configs.items() if isinstance(configs, dict) else enumerate(configs)
+        out = {}
+        for idx, rec in items:
+            if isinstance(idx, str) or not float(idx).is_integer():
+                raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config is keyed by {idx!r}, not by "
+                                 "NAS-Bench-201 index (a table built without an index file carries no indices)")
+            arch = rec.get("arch_str") if isinstance(rec, dict) else None
+            if arch is None:
+                raise ValueError(f"index file {path!r}: nasbench201/{dataset}/config[{idx}] has no 'arch_str'")
+            out[int(idx)] = arch_string(parse_arch(arch))
+        return out
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"index", "arch_str"} - set(reader.fieldnames or ())
@@ -208,5 +210,7 @@ def read_index_file(path: str | os.PathLike) -> dict[int, str]:
                 idx = int(row["index"])
             except ValueError:
                 raise ValueError(f"index file {path!r} line {line}: index {row['index']!r} is not an integer") from None
+            if idx in out:
+                raise ValueError(f"index file {path!r} line {line}: index {idx} appears twice")
             out[idx] = arch_string(parse_arch(row["arch_str"]))
         return out
