@@ -171,6 +171,8 @@ def read_index_file(path: str | os.PathLike, dataset: str | None = None) -> dict
     is NAS-Bench-201's and cannot be derived, so accelmodel ships none.
     """
     path = os.fspath(path)
+    if dataset is not None and dataset not in DATASETS:
+        raise ValueError(f"NAS-Bench-201 dataset {dataset!r} is not one of {list(DATASETS)}")
     if not os.path.exists(path):
         raise FileNotFoundError(f"index file {path!r} does not exist")
     if path.endswith((".pickle", ".pkl")):
