@@ -29,7 +29,6 @@ import pickle
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 # By module path: the package binds the names `fbnet` / `nasbench201` to the builder functions.
 fbnet_mod = importlib.import_module("accelmodel.workloads.fbnet")

@@ -76,7 +76,7 @@ ILLEGAL_NAMES = {0: "factors", -1: "pe_array", -2: "ifmap_spad", -3: "filter_spa
 def check_mapping(shape, mp, hw):
     """1 when `mp` is a legal mapping of `shape` on `hw`, otherwise a negative code (ILLEGAL_NAMES)."""
     N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
-    F, R, S, U = shape[L_F], shape[L_R], shape[L_S], shape[L_U]
+    R, S = shape[L_R], shape[L_S]
     for i in range(NMAP):
         if mp[i] < 1:
             return 0

@@ -3,7 +3,6 @@ flags, agreement with `estimate`, monotonicity over the grid, the NAHAS reward, 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
