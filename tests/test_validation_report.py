@@ -122,31 +122,15 @@ def test_hwnasbench_api_examples(reference):
     assert fpga["status"].str.startswith(expected).all()
 
 
-def test_batched_path_matches_per_network(reference, monkeypatch):
-    """A whole-network mapper with encode_layers/evaluate_sequences gets each network as a sequence of unique
-    layer rows; a stand-in that sums per-layer costs must reproduce the per-network sums."""
-    from accelmodel.estimate import configure, map_layers
+@pytest.mark.parametrize("spec", ["eyeriss-hwnasbench", "fpga-zc706"])
+def test_predictions_match_per_network_estimates(reference, spec):
+    """`predict` (the dataset builder: unique layers costed once, or the FPGA's batch path) gives each network
+    what `estimate` gives it alone, in input order."""
+    from accelmodel import estimate
+    from accelmodel.workloads import nasbench201
 
     arches = list(pd.read_csv(reference / "hwnasbench_nb201_cifar10_calibration.csv")["arch_str"].head(6))
-    expected = hwnasbench_compare.predict(arches, "eyeriss-hwnasbench")
-    spec, mapper, config = configure("eyeriss-hwnasbench")
-
-    class Batched:
-        def __getattr__(self, name):
-            return getattr(mapper, name)
-
-        @staticmethod
-        def encode_layers(layers):
-            costs = map_layers(layers, mapper, config, config.default_objective)
-            return np.array([[c.latency_s * 1e3, c.energy_total_j * 1e3] for c in costs])
-
-        @staticmethod
-        def evaluate_sequences(rows, sequences, lengths, cfg, objective):
-            lat = np.array([rows[s[:n], 0].sum() for s, n in zip(sequences, lengths)])
-            en = np.array([rows[s[:n], 1].sum() for s, n in zip(sequences, lengths)])
-            return {"latency_ms": lat, "energy_mj": en}
-
-    monkeypatch.setattr(hwnasbench_compare, "configure_arch", lambda name: (spec, Batched(), config))
-    got = hwnasbench_compare.predict(arches, "eyeriss-hwnasbench")
-    assert np.allclose(got["latency_ms"], expected["latency_ms"], rtol=1e-12)
-    assert np.allclose(got["energy_mj"], expected["energy_mj"], rtol=1e-12)
+    got = hwnasbench_compare.predict(arches, spec)
+    expected = [estimate(nasbench201(a), spec) for a in arches]
+    assert np.allclose(got["latency_ms"], [e.latency_ms for e in expected], rtol=1e-12)
+    assert np.allclose(got["energy_mj"], [e.energy_mj for e in expected], rtol=1e-12)

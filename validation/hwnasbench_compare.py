@@ -18,15 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..estimate import configure as configure_arch, map_layers
+from ..datasets import build
+from ..estimate import estimate
 from ..specs import SpecError, available_specs
 from ..workloads import nasbench201 as build_nasbench201
 
-#: reference column -> (our spec, our metric)
 #: Kendall's tau is taken on latencies rounded to 1 ns (1e-6 ms): HW-NAS-Bench's values hold exact ties (networks
 #: that differ only in free ops) which floating-point sums in a model break by rounding noise (issues 3 and 4).
 RANK_RESOLUTION_MS = 1e-6
 
+#: reference column -> (our spec, our metric)
 METRIC_SPECS = {
     "eyeriss_latency_ms": ("eyeriss-hwnasbench", "latency_ms"),
     "eyeriss_energy_mj": ("eyeriss-hwnasbench", "energy_mj"),
@@ -36,6 +37,7 @@ METRIC_SPECS = {
 
 
 def reference_dir() -> Path:
+    """The reference folder: ../shared/reference beside the checkout unless ACCELMODEL_REFERENCE_DIR says otherwise."""
     default = Path(__file__).resolve().parents[2] / "shared" / "reference"
     return Path(os.environ.get("ACCELMODEL_REFERENCE_DIR", default))
 
@@ -84,49 +86,12 @@ def spec_available(name: str) -> bool:
 
 
 def predict(arch_strs, spec_name: str, dataset: str = "cifar10") -> pd.DataFrame:
-    """Our latency (ms) and energy (mJ) of NAS-Bench-201 networks on one spec (batch 1).
+    """Our latency (ms) and energy (mJ) of NAS-Bench-201 networks on one spec (batch 1), in input order.
 
-    Layer-additive mappers cost each unique layer shape once (the estimate cache); a whole-network mapper
-    (map_network) is called per network."""
-    spec, mapper, config = configure_arch(spec_name)
-    objective = config.default_objective
-    if hasattr(mapper, "encode_layers") and hasattr(mapper, "evaluate_sequences"):
-        return _predict_batched(arch_strs, mapper, config, objective, dataset)
-    rows = []
-    for arch in arch_strs:
-        graph = build_nasbench201(arch, dataset=dataset)
-        if hasattr(mapper, "map_network"):
-            net = mapper.map_network(graph, config, objective)
-            rows.append((net.latency_s * 1e3, net.energy_j * 1e3))
-        else:
-            costs = map_layers(graph.layers, mapper, config, objective)
-            rows.append((sum(c.latency_s for c in costs) * 1e3, sum(c.energy_total_j for c in costs) * 1e3))
-    return pd.DataFrame(rows, columns=["latency_ms", "energy_mj"])
-
-
-def _predict_batched(arch_strs, mapper, config, objective, dataset) -> pd.DataFrame:
-    """Whole-network mappers with a batch path (encode_layers / evaluate_sequences, the agreed interface):
-    each unique layer is encoded once and every network is a sequence of row indices."""
-    rows_of: dict = {}
-    layers = []
-    seqs = []
-    for arch in arch_strs:
-        graph = build_nasbench201(arch, dataset=dataset)
-        seq = []
-        for layer in graph.layers:
-            key = layer.signature
-            if key not in rows_of:
-                rows_of[key] = len(layers)
-                layers.append(layer)
-            seq.append(rows_of[key])
-        seqs.append(seq)
-    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-    sequences = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
-    for i, s in enumerate(seqs):
-        sequences[i, :len(s)] = s
-    out = mapper.evaluate_sequences(mapper.encode_layers(layers), sequences, lengths, config, objective)
-    return pd.DataFrame({"latency_ms": np.asarray(out["latency_ms"], float),
-                         "energy_mj": np.asarray(out["energy_mj"], float)})
+    The dataset builder does the work: each unique layer costed once under a layer-additive mapper, and a
+    whole-network mapper's batch path (or `map_network`) otherwise."""
+    table = build("nasbench201", spec_name, dataset, archs=list(arch_strs))
+    return table[["latency_ms", "energy_mj"]].reset_index(drop=True)
 
 
 def compare(reference: pd.DataFrame, dataset: str = "cifar10", limit: int | None = None,
@@ -158,16 +123,6 @@ def compare(reference: pd.DataFrame, dataset: str = "cifar10", limit: int | None
     return out
 
 
-def _network_cost(graph, spec_name: str) -> tuple[float, float]:
-    spec, mapper, config = configure_arch(spec_name)
-    objective = config.default_objective
-    if hasattr(mapper, "map_network"):
-        net = mapper.map_network(graph, config, objective)
-        return net.latency_s * 1e3, net.energy_j * 1e3
-    costs = map_layers(graph.layers, mapper, config, objective)
-    return sum(c.latency_s for c in costs) * 1e3, sum(c.energy_total_j for c in costs) * 1e3
-
-
 def compare_examples(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every metric of hwnasbench_examples.yaml (values the HW-NAS-Bench API prints) against our model:
     one row per (network, data set, metric) with published, model, relative error and status."""
@@ -186,10 +141,10 @@ def compare_examples(path: str | os.PathLike | None = None) -> pd.DataFrame:
         for entry in entries:
             if space == "nasbench201":
                 name = f"NB201 #{entry['index']}"
-                build = lambda ds, e=entry: build_nasbench201(e["arch_str"], dataset=ds)
+                build_network = lambda ds, e=entry: build_nasbench201(e["arch_str"], dataset=ds)
             elif space == "fbnet":
                 name = "FBNet " + "".join(str(i) for i in entry["op_idx_list"])
-                build = lambda ds, e=entry: build_fbnet(e["op_idx_list"], dataset=ds)
+                build_network = lambda ds, e=entry: build_fbnet(e["op_idx_list"], dataset=ds)
             else:
                 rows.append({"network": space, "dataset": "-", "metric": "-", "published": None, "model": None,
                              "rel_error": None, "spec": "-", "status": "no model mapping"})
@@ -211,8 +166,8 @@ def compare_examples(path: str | os.PathLike | None = None) -> pd.DataFrame:
                         continue
                     try:
                         if spec_name not in cache:
-                            cache[spec_name] = _network_cost(build(dataset), spec_name)
-                        value = cache[spec_name][0 if what == "latency_ms" else 1]
+                            cache[spec_name] = estimate(build_network(dataset), spec_name)
+                        value = getattr(cache[spec_name], what)
                         rows.append({**row, "model": value, "rel_error": value / float(published) - 1, "status": "ok"})
                     except Exception as exc:  # reported in the row
                         rows.append({**row, "model": None, "rel_error": None, "status": f"failed: {exc}"})
