@@ -16,24 +16,18 @@ Prints the fitted values; it does not edit the specs.
 from __future__ import annotations
 
 import copy
-import os
-import pathlib
-import sys
 
 import numpy as np
 import yaml
 
 from accelmodel import estimate
 from accelmodel.specs import load_spec
+from accelmodel.validation.board_compare import chip_figures
+from accelmodel.validation.hwnasbench_compare import reference_dir
 from accelmodel.workloads import get, nasbench201
 
 DCP_UNITS = {"rf": 2.0, "noc": 2.0, "glb": 0.5, "dram": 0.3}
 ISCA_MULTIPLES = {"rf": 1.0, "noc": 2.0, "glb": 6.0, "dram": 200.0}
-
-
-def _reference_dir() -> pathlib.Path:
-    here = pathlib.Path(__file__).resolve().parents[1]
-    return pathlib.Path(os.environ.get("ACCELMODEL_REFERENCE_DIR", here.parent / "shared" / "reference"))
 
 
 def _spec_with(name: str, energies: dict) -> dict:
@@ -75,18 +69,10 @@ def fit_hwnasbench(examples: dict) -> tuple[float, float]:
     return float(mac), float(scale)
 
 
-def alexnet_chip_power(mac: float) -> float:
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
-    from test_eyeriss_validation import chip_figures  # noqa: E402  (the tests' own definition of the figure)
-    est_mod = sys.modules["accelmodel.estimate"]  # the package re-exports the function under the same name
-
+def alexnet_chip_power(mac: float) -> tuple[dict, dict]:
+    """AlexNet (N=4) and VGG-16 (N=3) chip figures with every `eyeriss` energy a fixed multiple of `mac`."""
     spec = _spec_with("eyeriss", {"mac": mac, **{k: v * mac for k, v in ISCA_MULTIPLES.items()}})
-    original = est_mod.configure
-    est_mod.configure = lambda arch, overrides=None: original(spec if arch == "eyeriss" else arch, overrides)
-    try:
-        return chip_figures("alexnet", 4), chip_figures("vgg16", 3)
-    finally:
-        est_mod.configure = original
+    return chip_figures("alexnet", 4, spec), chip_figures("vgg16", 3, spec)
 
 
 def fit_chip(target_mw: float = 278.0) -> float:
@@ -100,6 +86,6 @@ def fit_chip(target_mw: float = 278.0) -> float:
 
 
 if __name__ == "__main__":
-    examples = yaml.safe_load((_reference_dir() / "hwnasbench_examples.yaml").read_text())
+    examples = yaml.safe_load((reference_dir() / "hwnasbench_examples.yaml").read_text())
     fit_hwnasbench(examples)
     fit_chip()

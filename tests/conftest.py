@@ -1,13 +1,9 @@
 import os
-from pathlib import Path
 
 import pytest
 
-
-def reference_dir() -> Path:
-    """../shared/reference beside the checkout unless ACCELMODEL_REFERENCE_DIR says otherwise."""
-    default = Path(__file__).resolve().parents[2] / "shared" / "reference"
-    return Path(os.environ.get("ACCELMODEL_REFERENCE_DIR", default))
+# ../shared/reference beside the checkout unless ACCELMODEL_REFERENCE_DIR says otherwise
+from accelmodel.validation.hwnasbench_compare import reference_dir
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import yaml
 from scipy.stats import kendalltau
 
 from accelmodel import estimate
+from accelmodel.validation.board_compare import chip_figures
 from accelmodel.workloads import get, nasbench201
 
 
@@ -75,28 +76,6 @@ def test_fbnet_example_energy(examples):
 
 
 # ---- the Eyeriss chip (eyeriss) ----------------------------------------------------------------------
-
-def conv_part(network: str, batch: int):
-    """The CONV layers of a classic network (the chip measurements cover CONV layers only)."""
-    graph = get(network, batch=batch)
-    return [layer for layer in graph.layers if layer.op == "conv2d"]
-
-
-def chip_figures(network: str, batch: int):
-    from accelmodel.estimate import configure, layer_frame, map_layers
-
-    _, mapper, config = configure("eyeriss")
-    layers = conv_part(network, batch)
-    frame = layer_frame(layers, map_layers(layers, mapper, config, config.default_objective))
-    latency_s = frame["latency_ms"].sum() / 1e3
-    on_chip_j = (frame["energy_mj"].sum() - frame["energy_dram_mj"].sum()) / 1e3
-    return {
-        "fps": batch / latency_s,
-        "power_mw": on_chip_j / latency_s * 1e3,
-        "dram_per_mac": frame["dram_accesses"].sum() / frame["macs"].sum(),
-        "macs": int(frame["macs"].sum()),
-    }
-
 
 def test_alexnet_conv_on_the_chip(reference):
     chip = yaml.safe_load((reference / "board_measurements.yaml").read_text())["eyeriss_chip"]
