@@ -394,10 +394,10 @@ _ROW_CACHE: dict[tuple, dict[str, float]] = {}
 def _configured(spec: ArchSpec, budget):
     key = (spec.name, spec.digest, json.dumps(budget or {}, sort_keys=True, default=str))
     if key not in _CONFIGS:
-        from .mappers import get_mapper
+        from .estimate import configure
 
-        mapper = get_mapper(spec.paradigm)
-        _CONFIGS[key] = (mapper, mapper.configure(spec, budget))
+        _, mapper, config = configure(spec, budget)
+        _CONFIGS[key] = (mapper, config)
     return _CONFIGS[key]
 
 
@@ -563,19 +563,14 @@ def _umask_mode() -> int:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    """Write `data` to `path` atomically (see `atomic_write`), synced to disk before the rename."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)
 
 
 def atomic_write(path: str, writer: Callable[[str], None]) -> None:
