@@ -96,15 +96,12 @@ def latency_vs_macs(frame: pd.DataFrame, path, hue: str | None = None) -> str:
 
 def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Indices of the points not dominated in (x, y), both minimised, sorted by x."""
+    from .search import pareto_mask
+
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    order = np.lexsort((y, x))
-    front, best = [], np.inf
-    for i in order:
-        if y[i] < best:
-            front.append(i)
-            best = y[i]
-    return np.array(front, dtype=np.int64)
+    idx = np.flatnonzero(pareto_mask(x, y))
+    return idx[np.lexsort((y[idx], x[idx]))].astype(np.int64)
 
 
 def pareto(frame: pd.DataFrame, path, x: str = "latency_ms", y: str = "energy_mj") -> str:

@@ -100,10 +100,13 @@ def _grid(sp: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(PARAMS))
 
 
-def _pareto_2d(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Rows not dominated in (x, y), both minimised, among rows where mask is True."""
+def pareto_mask(x, y, mask=None) -> np.ndarray:
+    """Boolean mask of the rows not dominated in (x, y), both minimised, among rows where `mask` is True (all
+    rows by default); of rows with equal (x, y) only the first is on the front."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     out = np.zeros(len(x), dtype=bool)
-    idx = np.flatnonzero(mask)
+    idx = np.flatnonzero(mask) if mask is not None else np.arange(len(x))
     if idx.size == 0:
         return out
     order = idx[np.lexsort((y[idx], x[idx]))]
@@ -230,7 +233,7 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
         valid &= ~late
     frame["valid"] = valid
     frame["reason"] = reason
-    frame["pareto"] = _pareto_2d(frame["latency_ms"].to_numpy(), frame["area_mm2"].to_numpy(), valid)
+    frame["pareto"] = pareto_mask(frame["latency_ms"].to_numpy(), frame["area_mm2"].to_numpy(), valid)
     if not valid.any():
         raise ValueError(_nobody_meets(frame, feasible, area_budget, latency_target, graph.name))
     frame.attrs.update(network=graph.name, objective=objective, mapspace=mapspace, arch=spec.name)
