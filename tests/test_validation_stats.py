@@ -74,3 +74,10 @@ def test_rank_resolution_restores_ties_broken_by_rounding_noise():
     assert agreement(noisy, ref, rank_resolution=1e-6).kendall_tau == pytest.approx(1.0)
     with pytest.raises(ValueError, match="rank_resolution"):
         agreement(noisy, ref, rank_resolution=0.0)
+
+
+def test_rank_resolution_applies_to_spearman_too():
+    ref = np.array([1.0, 1.0, 2.0, 3.0, 4.0])
+    noisy = ref + np.array([1e-12, -1e-12, 0.0, 0.0, 0.0])
+    assert agreement(noisy, ref).spearman < 1.0
+    assert agreement(noisy, ref, rank_resolution=1e-6).spearman == pytest.approx(1.0)

@@ -40,8 +40,9 @@ def _arrays(predicted, reference) -> tuple[np.ndarray, np.ndarray]:
 def agreement(predicted, reference, rank_resolution: float | None = None) -> Agreement:
     """Kendall tau-b, Spearman and Pearson (scipy), MAPE, median and max APE, median ratio bias.
 
-    `rank_resolution`: round both series to this step before Kendall's tau (e.g. 1e-6 ms = 1 ns, as HW-NAS-Bench's
-    values hold exact ties that a model's floating-point sums break by rounding noise); errors stay unrounded.
+    `rank_resolution`: round both series to this step before the rank correlations, Kendall's and Spearman's (e.g.
+    1e-6 ms = 1 ns, as HW-NAS-Bench's values hold exact ties that a model's floating-point sums break by rounding
+    noise, differently for each summation order); Pearson and the errors stay unrounded.
     """
     from scipy import stats
 
@@ -56,7 +57,7 @@ def agreement(predicted, reference, rank_resolution: float | None = None) -> Agr
     return Agreement(
         n=len(p),
         kendall_tau=float(stats.kendalltau(p_rank, r_rank, variant="b").statistic),
-        spearman=float(stats.spearmanr(p, r).statistic),
+        spearman=float(stats.spearmanr(p_rank, r_rank).statistic),
         pearson=float(stats.pearsonr(p, r).statistic),
         mape=float(ape.mean()),
         median_ape=float(np.median(ape)),
