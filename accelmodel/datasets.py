@@ -727,10 +727,10 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         raise ValueError(f"network_chunk must be a positive int, got {network_chunk!r}")
     space_name = _check_space(space)
     spec = load_spec(arch)
-    from .mappers import check_objective
+    from .mappers import OBJECTIVES, check_objective, objective_for
 
     mapper, config = _configured(spec, budget)
-    objective = check_objective(objective or config.default_objective)
+    requested_objective = objective
     additive = not hasattr(mapper, "map_network")
 
     index = None
@@ -758,6 +758,15 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         table = GraphSpace(graphs)
         choices = np.array([])
         ident_cols = {"network": [g.name for g in table.graphs]}
+    # the spec may set its objective per workload space (objective_for); a list of graphs whose spaces want
+    # different objectives is built as one sub-build per objective, rows back in the given order
+    spaces = [space_name] if space_name else [g.meta.get("space") for g in table.graphs]
+    wanted = [objective_for(config, sp) for sp in spaces]
+    if requested_objective is None and len(set(wanted)) > 1:
+        return _build_per_objective(table.graphs, wanted, spec, dataset, workers=workers, scheduler=scheduler,
+                                    budget=budget, batch=batch, dask_address=dask_address,
+                                    checkpoint_dir=checkpoint_dir, progress=progress, network_chunk=network_chunk)
+    objective = check_objective(requested_objective or wanted[0], getattr(mapper, "OBJECTIVES", OBJECTIVES))
 
     n = len(table)
     identity = {"space": space_name or "graphs", "dataset": dataset, "batch": batch, "spec": spec.name,
@@ -824,6 +833,32 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
                         "objective": objective, "batch": batch})
     lookup = fbnet_lookup_table(table, spec, budget, objective, row_costs) if want_lookup else None
     return frame, lookup, ckpt
+
+
+class _Checkpoints:
+    """Several builds' checkpoints, finished together."""
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+
+    def done(self) -> None:
+        for part in self.parts:
+            part.done()
+
+
+def _build_per_objective(graphs, objectives, spec, dataset, **kwargs):
+    """Build `graphs` (no sampling) in one sub-build per objective; the frame lists them in the given order
+    with an ``objective`` column, and its attrs name the objective of each workload space."""
+    frames, ckpts = [], []
+    for objective in sorted(set(objectives)):
+        rows = [i for i, o in enumerate(objectives) if o == objective]
+        frame, _, ckpt = _build_one([graphs[i] for i in rows], spec, dataset, objective=objective, **kwargs)
+        frames.append(frame.assign(objective=objective).set_axis(rows))
+        ckpts.append(ckpt)
+    frame = pd.concat(frames).sort_index()
+    frame.attrs.update(frames[0].attrs)
+    frame.attrs["objective"] = {str(g.meta.get("space")): o for g, o in zip(graphs, objectives)}
+    return frame, None, _Checkpoints(ckpts)
 
 
 def _module_digest(module) -> str:

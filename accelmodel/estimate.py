@@ -12,7 +12,7 @@ from .cost import LayerCost, NetworkCost
 from .specs import ArchSpec, load_spec
 from .workloads import LayerGraph, Layer
 from .workloads import get as get_network
-from .mappers import check_objective, get_mapper
+from .mappers import OBJECTIVES, check_objective, get_mapper, objective_for
 
 #: (layer signature, config key, objective) -> LayerCost, shared by every call in this process.
 _LAYER_CACHE: dict[tuple, LayerCost] = {}
@@ -99,7 +99,8 @@ def estimate(network: "LayerGraph | str", arch: "str | ArchSpec | dict" = "eyeri
     """
     graph = network if isinstance(network, LayerGraph) else get_network(network, batch=batch, dataset=dataset)
     spec, mapper, config = configure(arch, budget)
-    objective = check_objective(objective or config.default_objective)
+    objective = check_objective(objective or objective_for(config, graph.meta.get("space")),
+                                getattr(mapper, "OBJECTIVES", OBJECTIVES))
     if hasattr(mapper, "map_network"):
         net: NetworkCost = mapper.map_network(graph, config, objective)
         layers = graph.layers

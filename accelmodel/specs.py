@@ -40,6 +40,15 @@ class ArchSpec:
         blob = json.dumps(self.data, sort_keys=True, default=str).encode()
         return hashlib.sha1(blob).hexdigest()[:16]
 
+    def has(self, path: str) -> bool:
+        """Whether the dotted `path` exists (for optional sections)."""
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
     def get(self, path: str, kind: type | tuple = float, *, min: float | None = None, max: float | None = None,
             choices=None, default: Any = _MISSING, exclusive_min: bool = False) -> Any:
         """The value at dotted `path`, checked. Ints are accepted where floats are asked for."""

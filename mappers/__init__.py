@@ -23,6 +23,7 @@ PARADIGMS = {
     "generic": "accelmodel.mappers.generic",
 }
 
+#: Objectives every mapper supports; a mapper may add its own (its module's ``OBJECTIVES``).
 OBJECTIVES = ("latency", "energy", "edp")
 
 
@@ -32,7 +33,14 @@ def get_mapper(paradigm: str) -> ModuleType:
     return importlib.import_module(PARADIGMS[paradigm])
 
 
-def check_objective(objective: str) -> str:
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective {objective!r} is not one of {list(OBJECTIVES)}")
+def check_objective(objective: str, allowed: tuple = OBJECTIVES) -> str:
+    """`objective` if it is one of `allowed` (a mapper module's ``OBJECTIVES``), else a ValueError."""
+    if objective not in allowed:
+        raise ValueError(f"objective {objective!r} is not one of {list(allowed)}")
     return objective
+
+
+def objective_for(config, space: str | None) -> str:
+    """The objective a config's spec asks for on networks of workload `space` (``LayerGraph.meta["space"]``):
+    its ``objective_by_search_space`` entry if it has one, else its default objective."""
+    return dict(getattr(config, "objective_by_space", ())).get(space, config.default_objective)

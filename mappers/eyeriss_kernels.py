@@ -4,7 +4,8 @@ Everything here takes plain ints, floats and arrays; `eyeriss_rs.py` builds them
 
 Layer vector ``shape`` (int64[12]): N, G, M, C, E, F, R, S, U, H, W, dense
   N batch, G groups, M output channels per group, C input channels per group, E/F output rows/cols,
-  R/S filter rows/cols, U stride, H/W input rows/cols (padded), dense = 1 if MACs count (0 for pooling
+  R/S filter rows/cols, U stride, H/W input rows/cols from the first to the last one a window
+  reads (all of them unless a stride beyond the kernel leaves the far edge unread), dense = 1 if MACs count (0 for pooling
   costed as a window operation, where the datapath runs but no multiply-accumulate energy is charged).
 
 Mapping vector ``mapping`` (int64[NMAP], see the MAP_* indices): the RS tiling of the Eyeriss papers
@@ -53,8 +54,8 @@ MAP_NAMES = ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1", "e3", "n0", "
 # ---- hardware vector ------------------------------------------------------------------------------
 (HW_PES, HW_ROWS, HW_SPAD_IFMAP, HW_SPAD_FILTER, HW_SPAD_PSUM, HW_GLB_WORDS, HW_BW_DRAM, HW_BW_GLB,
  HW_BW_NOC, HW_E_MAC, HW_E_RF, HW_E_NOC, HW_E_GLB, HW_E_DRAM, HW_E_IDLE, HW_MAC_SCALE, HW_RF_SCALE,
- HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT) = range(21)
-NHW = 21
+ HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT, HW_PSUM_SPILLS, HW_MIN_E1) = range(23)
+NHW = 23
 #: HW_PLACEMENT values: how PE sets are placed on the physical array.
 PLACEMENT_COUNT = 0   # any set shape fits while the PE count allows (sets folded into strips; DNN-Chip Predictor)
 PLACEMENT_STACKED = 1  # a set is R rows x e1 <= cols columns; copies stack along the rows (R x copies <= rows)
@@ -69,7 +70,13 @@ BOUND_NAMES = ("compute", "dram", "glb", "noc", "compute+dram")
 
 #: CO_LEGAL values: 1 legal, else the first capacity a mapping breaks.
 ILLEGAL_NAMES = {0: "factors", -1: "pe_array", -2: "ifmap_spad", -3: "filter_spad", -4: "psum_spad",
-                 -5: "glb", -6: "pe_rows"}
+                 -5: "glb", -6: "pe_rows", -7: "mapping_space"}
+
+#: Objective codes of `search`: 0 latency, 1 energy, 2 energy-delay product, 3 balanced (DNN-Chip Predictor's
+#: "total optimal" rule: energy and latency each offset by their minimum and divided by their maximum over
+#: the legal mapping space, then summed).
+OBJ_LATENCY, OBJ_ENERGY, OBJ_EDP, OBJ_BALANCED = 0, 1, 2, 3
+_OBJ_EXTREMES = -1  # internal: the first pass of OBJ_BALANCED, which only records the extremes
 
 
 @njit(cache=True)
@@ -88,6 +95,8 @@ def check_mapping(shape, mp, hw):
         return 0
     if R > hw[HW_ROWS]:
         return -6
+    if (hw[HW_PSUM_SPILLS] == 0 and mp[MAP_C3] > 1) or mp[MAP_E1] < min(hw[HW_MIN_E1], E):
+        return -7
     if not _sets_fit(R, mp[MAP_E1], mp[MAP_M1] * mp[MAP_C1] * mp[MAP_G1], hw):
         return -1
     if mp[MAP_N0] * mp[MAP_C0] * S > hw[HW_SPAD_IFMAP]:
@@ -221,12 +230,19 @@ def _divisors(n):
 
 
 @njit(cache=True)
-def _better(objective, cycles, energy, best_cycles, best_energy):
-    """Objective 0 latency (ties: energy), 1 energy (ties: latency), 2 energy-delay product."""
+def _better(objective, cycles, energy, best_cycles, best_energy, ext):
+    """Objective 0 latency (ties: energy), 1 energy (ties: latency), 2 energy-delay product, 3 balanced
+    (`ext` = min cycles, max cycles, min energy, max energy over the space; ties: latency)."""
     if objective == 0:
         return cycles < best_cycles * (1 - 1e-12) or (cycles <= best_cycles * (1 + 1e-12) and energy < best_energy)
     if objective == 1:
         return energy < best_energy * (1 - 1e-12) or (energy <= best_energy * (1 + 1e-12) and cycles < best_cycles)
+    if objective == 3:
+        if best_cycles == np.inf:
+            return True
+        score = (cycles - ext[0]) / ext[1] + (energy - ext[2]) / ext[3]
+        best = (best_cycles - ext[0]) / ext[1] + (best_energy - ext[2]) / ext[3]
+        return score < best - 1e-12 or (score <= best + 1e-12 and cycles < best_cycles)
     return cycles * energy < best_cycles * best_energy
 
 
@@ -261,7 +277,29 @@ def _cycles_energy(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
 
 @njit(cache=True)
 def search(shape, hw, objective):
-    """Exhaustive search of the RS mapping space of `shape` on `hw` for `objective`.
+    """Exhaustive search of the RS mapping space of `shape` on `hw` for `objective` (OBJ_* codes).
+
+    Returns (best mapping int64[NMAP], its cost float64[NCOST], mappings evaluated, binding capacity code).
+    OBJ_BALANCED needs the extremes of latency and energy over the whole legal space first, so it makes two
+    passes (the count covers both).
+    """
+    ext = np.zeros(4)
+    if objective == OBJ_BALANCED:
+        _, _, first, binding = _search(shape, hw, _OBJ_EXTREMES, ext)
+        if first == 0:
+            return np.zeros(NMAP, np.int64), np.zeros(NCOST), 0, binding
+        for i in (1, 3):  # all-zero energies (or cycles) leave that term out instead of dividing by zero
+            if ext[i] <= 0.0:
+                ext[i] = 1.0
+        best, cost, second, binding = _search(shape, hw, OBJ_BALANCED, ext)
+        return best, cost, first + second, binding
+    return _search(shape, hw, objective, ext)
+
+
+@njit(cache=True)
+def _search(shape, hw, objective, ext):
+    """The exhaustive search behind `search`; with _OBJ_EXTREMES it only fills `ext` (min/max cycles,
+    min/max energy over the legal space) and returns no mapping.
 
     Returns (best mapping int64[NMAP], its cost float64[NCOST], mappings evaluated, binding capacity code).
     The best mapping has m0 = 0 when no legal mapping exists; the code then names the capacity that
@@ -271,7 +309,9 @@ def search(shape, hw, objective):
     in the factor that a loop level grows -- PEs in use grow with m1, c1, e1, g1; spad words with m0, c0,
     n0; GLB words with every factor it contains -- and each loop runs over divisors in increasing order,
     so the first factor that breaks a capacity ends that loop: every larger divisor breaks it too, with
-    all inner factors unchanged or larger. Only illegal mappings are skipped; all legal ones are costed.
+    all inner factors unchanged or larger. The spec's mapping-space limits (no psum spills to DRAM, a
+    minimum set width e1) skip the mappings they exclude without ending a loop. Only illegal mappings are
+    skipped; all legal ones are costed.
     """
     N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
     F, R, S, U = shape[L_F], shape[L_R], shape[L_S], shape[L_U]
@@ -281,6 +321,12 @@ def search(shape, hw, objective):
     best_energy = np.inf
     evaluated = 0
     binding = 0
+    if objective == _OBJ_EXTREMES:
+        ext[0] = np.inf
+        ext[1] = 0.0
+        ext[2] = np.inf
+        ext[3] = 0.0
+    min_e1 = min(hw[HW_MIN_E1], E)
     if R > hw[HW_ROWS]:
         return best, best_cost, evaluated, -6
     dM = _divisors(M)
@@ -306,6 +352,8 @@ def search(shape, hw, objective):
                 if n0 * c0 * S > hw[HW_SPAD_IFMAP] or m0 * c0 * S > hw[HW_SPAD_FILTER]:
                     break
                 for e1 in dE:
+                    if e1 < min_e1:
+                        continue
                     if not _sets_fit(R, e1, 1, hw):
                         if binding == 0:
                             binding = -1
@@ -339,10 +387,18 @@ def search(shape, hw, objective):
                                         if (C // (c0 * c1)) % c2 != 0:
                                             continue
                                         c3 = C // (c0 * c1 * c2)
+                                        if c3 > 1 and hw[HW_PSUM_SPILLS] == 0:
+                                            continue
                                         cycles, energy = _cycles_energy(
                                             shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, E // e1, N // n0, g1)
                                         evaluated += 1
-                                        if _better(objective, cycles, energy, best_cycles, best_energy):
+                                        if objective == _OBJ_EXTREMES:
+                                            ext[0] = min(ext[0], cycles)
+                                            ext[1] = max(ext[1], cycles)
+                                            ext[2] = min(ext[2], energy)
+                                            ext[3] = max(ext[3], energy)
+                                            continue
+                                        if _better(objective, cycles, energy, best_cycles, best_energy, ext):
                                             best_cycles = cycles
                                             best_energy = energy
                                             best[MAP_M0] = m0

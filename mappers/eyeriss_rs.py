@@ -44,13 +44,16 @@ import numpy as np
 
 from ..cost import LayerCost
 from ..specs import ArchSpec, SpecError, load_spec
-from ..workloads.graph import Layer
+from ..workloads.graph import WORKLOAD_SPACES, Layer
 from . import check_objective
 from . import eyeriss_kernels as K
 
 PARADIGM = "eyeriss_rs"
 
-OBJECTIVE_CODES = {"latency": 0, "energy": 1, "edp": 2}
+OBJECTIVE_CODES = {"latency": K.OBJ_LATENCY, "energy": K.OBJ_ENERGY, "edp": K.OBJ_EDP, "balanced": K.OBJ_BALANCED}
+#: The common objectives plus ``balanced``: DNN-Chip Predictor's rule (its Eyeriss script returns the mapping
+#: minimising (energy - min) / max + (latency - min) / max over its mapping space).
+OBJECTIVES = tuple(OBJECTIVE_CODES)
 #: Energy levels reported (keys of LayerCost.energy_j): MACs, spads, array NoC, GLB, DRAM, clock/leakage.
 ENERGY_LEVELS = ("mac", "rf", "noc", "glb", "dram", "static")
 ACCESS_LEVELS = ("rf", "noc", "glb", "dram")
@@ -94,7 +97,13 @@ class EyerissConfig:
     identity: str
     dram_overlap: bool
     placement: str
+    psum_spills: bool
+    min_set_rows: int
+    #: search space name -> objective, where the spec overrides `default_objective` for one space
+    objective_by_space: tuple
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
+    #: `hw` with the unit energies the mapper ranks mappings by (`selection_energy_pj`; else `hw` itself)
+    hw_select: np.ndarray = field(repr=False, compare=False, hash=False, default=None)
 
     @property
     def pes(self) -> int:
@@ -125,7 +134,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     cfg_fields = dict(
         name=spec.name,
         key=(PARADIGM, spec.name, spec.digest),
-        default_objective=g("default_objective", str, choices=("latency", "energy", "edp")),
+        default_objective=g("default_objective", str, choices=OBJECTIVES),
         clock_hz=g("clock_mhz", float, min=0, exclusive_min=True) * 1e6,
         word_bits=word_bits, pe_rows=rows, pe_cols=cols,
         spad_ifmap=g("spads.ifmap_words", int, min=1),
@@ -145,7 +154,16 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         identity=g(f"{conv}.identity", str, choices=("free", "copy")),
         dram_overlap=g("options.dram_overlap", bool),
         placement=g("pe_array.placement", str, choices=K.PLACEMENT_NAMES),
+        psum_spills=g("mapping_space.psum_spills", bool, default=True),
+        min_set_rows=g("mapping_space.min_set_rows", int, min=1, default=1),
+        objective_by_space=tuple(
+            (space, g(f"objective_by_search_space.{space}", str, choices=OBJECTIVES))
+            for space in sorted(g("objective_by_search_space", dict, default={}))),
     )
+    unknown = {space for space, _ in cfg_fields["objective_by_space"]} - set(WORKLOAD_SPACES)
+    if unknown:
+        raise SpecError(f"spec {spec.name!r}: objective_by_search_space names unknown search space(s) "
+                        f"{sorted(unknown)}; known: {list(WORKLOAD_SPACES)}")
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
     # compression shrinks activation traffic to and from DRAM (weights are not compressed on the chip).
     mac_scale = 1.0 - zero_fraction if zero_gating else 1.0
@@ -172,11 +190,31 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     hw[K.HW_RF_SCALE] = rf_scale
     hw[K.HW_DRAM_ACT_SCALE] = 1.0 / compression
     hw[K.HW_DRAM_OVERLAP] = 1.0 if cfg_fields["dram_overlap"] else 0.0
+    hw[K.HW_PSUM_SPILLS] = 1.0 if cfg_fields["psum_spills"] else 0.0
+    hw[K.HW_MIN_E1] = cfg_fields["min_set_rows"]
+    hw_select = hw
+    if spec.has("selection_energy_pj"):
+        # the mapper ranks mappings by these unit energies; the reported energy uses energy_pj
+        hw_select = hw.copy()
+        for key, slot in (("mac", K.HW_E_MAC), ("rf", K.HW_E_RF), ("noc", K.HW_E_NOC), ("glb", K.HW_E_GLB),
+                          ("dram", K.HW_E_DRAM), ("static_per_cycle", K.HW_E_IDLE)):
+            hw_select[slot] = g(f"selection_energy_pj.{key}", float, min=0.0) * 1e-12
+        hw_select.setflags(write=False)
     hw.setflags(write=False)
-    return EyerissConfig(hw=hw, **cfg_fields)
+    return EyerissConfig(hw=hw, hw_select=hw_select, **cfg_fields)
 
 
 # ---- layers as RS problems ---------------------------------------------------------------------------
+
+def touched_extent(size: int, out: int, kernel: int, stride: int, pad: int) -> int:
+    """Input rows (or columns) from the first to the last one a window reads: the span a tile fetch moves.
+    All `size` of them unless a stride larger than the kernel leaves the far edge unread (a 1x1 convolution
+    with stride 2 on 16 rows reads rows 0..14). Rows inside the span that no window reads are still moved:
+    the chip streams whole rows and the DMA fetches contiguous spans, as Timeloop/AccelForge count tiles."""
+    first = max(0, -pad)
+    last = min(size - 1, (out - 1) * stride - pad + kernel - 1)
+    return max(last - first + 1, 0)
+
 
 def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
     """The kernel's layer vector for `layer`, or None for layers that never touch the PE array."""
@@ -192,7 +230,9 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
         g = layer.groups if config.grouped_conv == "grouped" else 1
         s[K.L_G], s[K.L_M], s[K.L_C] = g, layer.K // g, layer.C // g
         s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
-        s[K.L_U], s[K.L_H], s[K.L_W] = layer.stride[0], layer.H, layer.W
+        s[K.L_U] = layer.stride[0]
+        s[K.L_H] = touched_extent(layer.H, layer.P, layer.R, layer.stride[0], layer.padding[0])
+        s[K.L_W] = touched_extent(layer.W, layer.Q, layer.S, layer.stride[1], layer.padding[1])
         return s
     if op == "linear":
         s[K.L_G], s[K.L_M], s[K.L_C] = 1, layer.K, layer.C
@@ -210,7 +250,8 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
             s[K.L_G], s[K.L_M], s[K.L_C] = layer.C, 1, 1
         s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
         s[K.L_U] = layer.stride[0] if op != "global_avgpool" else 1
-        s[K.L_H], s[K.L_W] = layer.H, layer.W
+        s[K.L_H] = touched_extent(layer.H, layer.P, layer.R, layer.stride[0], layer.padding[0])
+        s[K.L_W] = touched_extent(layer.W, layer.Q, layer.S, layer.stride[1], layer.padding[1])
         s[K.L_DENSE] = 1 if config.pool_mac_energy else 0
         return s
     return None
@@ -276,11 +317,13 @@ def format_mapping(shape: np.ndarray, mp: np.ndarray, cost: np.ndarray, config: 
 
 def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
     """The optimal RS mapping of `layer` for `objective` and its cost."""
-    check_objective(objective)
+    check_objective(objective, OBJECTIVES)
     shape = layer_shape(layer, config)
     if shape is None:
         return _elementwise_cost(layer, config)
-    mp, cost, evaluated, binding = K.search(shape, config.hw, OBJECTIVE_CODES[objective])
+    mp, cost, evaluated, binding = K.search(shape, config.hw_select, OBJECTIVE_CODES[objective])
+    if config.hw_select is not config.hw and mp[K.MAP_M0] > 0:
+        K.mapping_cost(shape, mp, config.hw, cost)  # report with the spec's energies, not the ranking ones
     if mp[K.MAP_M0] == 0:
         what = K.ILLEGAL_NAMES.get(int(binding), "capacity")
         detail = _capacity_detail(what, config, shape)
@@ -294,7 +337,10 @@ def _capacity_detail(what: str, config: EyerissConfig, shape) -> str:
              "ifmap_spad": f"ifmap spad {config.spad_ifmap} words (filter width S={int(shape[K.L_S])})",
              "filter_spad": f"filter spad {config.spad_filter} words (filter width S={int(shape[K.L_S])})",
              "psum_spad": f"psum spad {config.spad_psum} words",
-             "glb": f"global buffer {config.glb_words} words (one input row strip and its psums do not fit)"}
+             "glb": f"global buffer {config.glb_words} words (one input row strip and its psums do not fit)",
+             "mapping_space": f"the spec's mapping space (mapping_space.psum_spills={config.psum_spills}: c3 must "
+                              f"be 1 when false; mapping_space.min_set_rows={config.min_set_rows}: e1 must reach it "
+                              "unless the layer has fewer output rows)"}
     return sizes.get(what, what)
 
 

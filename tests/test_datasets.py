@@ -116,6 +116,10 @@ def test_layer_graph_iterable():
     assert list(frame["network"]) == [g.name for g in graphs]
     for g, lat in zip(graphs, frame["latency_ms"]):
         assert lat == pytest.approx(estimate(g, ARCH).latency_ms, rel=1e-12)
+    # eyeriss-hwnasbench costs NAS-Bench-201 with DCP's balanced rule and the rest latency-optimal: one
+    # sub-build per objective, rows in the given order
+    assert list(frame["objective"]) == ["balanced"] * 4 + ["latency"]
+    assert frame.attrs["objective"] == {"nasbench201": "balanced", "fbnet": "latency"}
 
 
 # ---- non-additive mappers ------------------------------------------------------------------------

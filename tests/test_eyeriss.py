@@ -18,6 +18,7 @@ from accelmodel.workloads import conv2d, elementwise, linear, nasbench201, pool
 
 SPECS = ("eyeriss", "eyeriss-hwnasbench")
 OBJECTIVES = ("latency", "energy", "edp")
+ALL_OBJECTIVES = rs.OBJECTIVES  # plus "balanced" (DNN-Chip Predictor's rule), which is not monotone in resources
 
 
 def config_of(name, overrides=None):
@@ -154,23 +155,29 @@ def brute_force(shape, hw, objective):
                 for rest in splits(n // d, parts - 1):
                     yield (d,) + rest
     N, G, M, C, E = (int(shape[i]) for i in (K.L_N, K.L_G, K.L_M, K.L_C, K.L_E))
-    best, best_key = None, None
     cost = np.zeros(K.NCOST)
     mp = np.ones(K.NMAP, np.int64)
+    legal = []
     for m, c, e, n, g in itertools.product(splits(M, 4), splits(C, 4), splits(E, 2), splits(N, 2), splits(G, 2)):
         mp[:] = (*m, *c, *e, *n, *g)
         K.mapping_cost(shape, mp, hw, cost)
-        if cost[K.CO_LEGAL] != 1:
-            continue
-        cyc, en = cost[K.CO_CYCLES], cost[K.CO_ENERGY]
-        key = {"latency": (cyc, en), "energy": (en, cyc), "edp": (cyc * en,)}[objective]
+        if cost[K.CO_LEGAL] == 1:
+            legal.append((cost[K.CO_CYCLES], cost[K.CO_ENERGY]))
+    if not legal:
+        return None
+    cmin, cmax = min(c for c, _ in legal), max(c for c, _ in legal)
+    emin, emax = min(e for _, e in legal), max(e for _, e in legal)
+    best, best_key = None, None
+    for cyc, en in legal:
+        key = {"latency": (cyc, en), "energy": (en, cyc), "edp": (cyc * en,),
+               "balanced": ((cyc - cmin) / cmax + (en - emin) / emax, cyc)}[objective]
         if best_key is None or key < best_key:
             best, best_key = (cyc, en), key
     return best
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(OBJECTIVES))
+@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(ALL_OBJECTIVES))
 def test_pruned_search_finds_the_brute_force_optimum(layer, spec, objective):
     cfg = config_of(spec)
     shape = rs.layer_shape(layer, cfg)
@@ -184,13 +191,15 @@ def test_pruned_search_finds_the_brute_force_optimum(layer, spec, objective):
     got = (cost[K.CO_CYCLES], cost[K.CO_ENERGY])
     if objective == "edp":
         assert got[0] * got[1] == pytest.approx(expected[0] * expected[1], rel=1e-9)
+    elif objective == "balanced":
+        assert got == pytest.approx(expected, rel=1e-9)
     else:
         main = 0 if objective == "latency" else 1
         assert got[main] == pytest.approx(expected[main], rel=1e-9)
 
 
 @settings(max_examples=40, deadline=None)
-@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(OBJECTIVES))
+@given(layer=conv_layers(), spec=st.sampled_from(SPECS), objective=st.sampled_from(ALL_OBJECTIVES))
 def test_invariants_of_the_chosen_mapping(layer, spec, objective):
     """latency >= MACs / peak; energy >= MACs x E_MAC; the mapping respects every capacity; the fast
     inner-loop cost equals the full cost; evaluate_mapping reproduces the searched cost."""
@@ -200,7 +209,11 @@ def test_invariants_of_the_chosen_mapping(layer, spec, objective):
     assert cost.energy_total_j >= layer.macs * cfg.e_mac_pj * 1e-12 * (1 - 1e-12)
     assert 0 < cost.utilization <= 1 + 1e-12
     shape = rs.layer_shape(layer, cfg)
-    mp, full, _, _ = K.search(shape, cfg.hw, rs.OBJECTIVE_CODES[objective])
+    # the search ranks by the spec's selection energies; the cost is reported with its energies
+    mp, _, _, _ = K.search(shape, cfg.hw_select, rs.OBJECTIVE_CODES[objective])
+    full = np.zeros(K.NCOST)
+    K.mapping_cost(shape, mp, cfg.hw, full)
+    assert full[K.CO_CYCLES] == pytest.approx(cost.cycles, rel=1e-12)
     assert K.check_mapping(shape, mp, cfg.hw) == 1
     f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
     assert shape[K.L_R] * f["e1"] * f["m1"] * f["c1"] * f["g1"] <= cfg.pes
@@ -270,7 +283,7 @@ def test_evaluate_mapping_rejects_illegal_and_unknown_factors():
     with pytest.raises(rs.MappingError, match="does not divide"):
         rs.evaluate_mapping(layer, cfg, {"m0": 3})
     # unbounded bandwidths: the cycles are the compute cycles, MACs / PEs in use
-    ok = rs.evaluate_mapping(layer, config_of("eyeriss-hwnasbench"), {"m0": 4, "e1": 16, "m1": 2, "c1": 1})
+    ok = rs.evaluate_mapping(layer, config_of("eyeriss-hwnasbench"), {"m0": 4, "e1": 16, "m1": 2, "c1": 1, "c2": 16})
     assert ok.extra["pes_used"] == 3 * 16 * 2
     assert ok.cycles == pytest.approx(16 * 32 * 16 * 16 * 9 / (3 * 16 * 2))
 
@@ -279,3 +292,88 @@ def test_unequal_strides_are_refused():
     cfg = config_of("eyeriss")
     with pytest.raises(rs.MappingError, match="stride"):
         rs.map_layer(conv2d("odd", (1, 4, 16, 16), 4, 3, (1, 2), 1), cfg, "latency")
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_strided_input_moves_the_span_its_windows_cover(spec):
+    """A 1x1 convolution with stride 2 on a 16x16 plane reads rows and columns 0..14: its ifmap DRAM traffic
+    is that 15x15 span (the last row and column are never fetched), the same as the unstrided layer on a
+    15x15 plane with the same mapping; a 3x3 stride-2 'same' convolution spans the whole plane."""
+    cfg = config_of(spec)
+    mapping = {"m0": 8, "m1": 4, "e1": 8, "c2": 16}
+    strided = rs.evaluate_mapping(conv2d("s2", (1, 16, 16, 16), 32, 1, 2, 0), cfg, mapping)
+    whole = rs.evaluate_mapping(conv2d("s2", (1, 16, 16, 16), 32, 1, 1, 0), cfg, {**mapping, "e1": 16})
+    act = 1.0 / cfg.dram_compression  # activations may be run-length compressed on the way to DRAM
+    assert strided.accesses["dram"] == pytest.approx((16 * 15 * 15 + 32 * 8 * 8) * act + 32 * 16, rel=1e-12)
+    assert whole.accesses["dram"] == pytest.approx((16 * 16 * 16 + 32 * 16 * 16) * act + 32 * 16, rel=1e-12)
+    assert rs.touched_extent(16, 8, 1, 2, 0) == 15
+    assert rs.touched_extent(16, 8, 3, 2, 1) == 16
+    assert rs.touched_extent(227, 55, 11, 4, 0) == 227
+    assert rs.touched_extent(8, 8, 3, 1, 1) == 8
+
+
+# ---- DNN-Chip Predictor conventions of eyeriss-hwnasbench ------------------------------------------------
+
+def test_balanced_objective_is_dcp_total_optimal_rule():
+    """The NB201 1x1 cell conv (16 -> 16, 32x32): DCP's rule (energy and latency each normalised by their worst
+    mapping, ranked in its unit energies) settles on 64 PEs although 128 would halve the latency -- the
+    mapping HW-NAS-Bench's Eyeriss latencies reflect."""
+    cfg = config_of("eyeriss-hwnasbench")
+    layer = conv2d("c1", (1, 16, 32, 32), 16, 1, 1, 0)
+    fast = rs.map_layer(layer, cfg, "latency")
+    dcp = rs.map_layer(layer, cfg, "balanced")
+    assert fast.cycles == 2048 and "= 128/168 PEs" in fast.mapping
+    assert dcp.cycles == 4096 and "= 64/168 PEs" in dcp.mapping
+
+
+def test_mapping_space_limits_are_respected():
+    cfg = config_of("eyeriss-hwnasbench")
+    assert not cfg.psum_spills and cfg.min_set_rows == 2
+    for layer in (conv2d("a", (1, 64, 8, 8), 64, 3, 1, 1), conv2d("b", (1, 184, 4, 4), 184, 1, 1, 0)):
+        for objective in ALL_OBJECTIVES:
+            f = dict(zip(K.MAP_NAMES, map(int, K.search(rs.layer_shape(layer, cfg), cfg.hw_select,
+                                                         rs.OBJECTIVE_CODES[objective])[0])))
+            assert f["c3"] == 1 and f["e1"] >= 2
+    # an FC layer has one output row: the minimum set width gives way to it
+    assert rs.map_layer(linear("fc", (1, 64, 1, 1), 10), cfg, "balanced").cycles > 0
+    with pytest.raises(rs.MappingError, match="psum_spills"):
+        rs.evaluate_mapping(conv2d("a", (1, 8, 8, 8), 8, 3, 1, 1), cfg, {"e1": 1, "c2": 1, "c3": 8})
+
+
+def test_selection_energies_rank_and_spec_energies_report():
+    """The mapper ranks by selection_energy_pj and reports energy_pj: the reported energy is the spec's cost
+    of the mapping the selection energies choose."""
+    cfg = config_of("eyeriss-hwnasbench")
+    assert cfg.hw_select is not cfg.hw
+    layer = conv2d("c", (1, 32, 16, 16), 32, 3, 1, 1)
+    cost = rs.map_layer(layer, cfg, "energy")
+    shape = rs.layer_shape(layer, cfg)
+    mp = K.search(shape, cfg.hw_select, rs.OBJECTIVE_CODES["energy"])[0]
+    full = np.zeros(K.NCOST)
+    K.mapping_cost(shape, mp, cfg.hw, full)
+    assert cost.energy_total_j == pytest.approx(full[K.CO_ENERGY], rel=1e-12)
+    # without the section the two vectors are one
+    chip = config_of("eyeriss")
+    assert chip.hw_select is chip.hw
+
+
+def test_objective_by_search_space():
+    """eyeriss-hwnasbench runs NAS-Bench-201 networks with DCP's balanced rule and everything else with its
+    default (latency); an explicit objective wins."""
+    nb = "nb201:|nor_conv_1x1~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|none~2|"
+    by_space = estimate(nb, arch="eyeriss-hwnasbench")
+    assert by_space.latency_ms == pytest.approx(estimate(nb, arch="eyeriss-hwnasbench", objective="balanced").latency_ms)
+    assert by_space.latency_ms > estimate(nb, arch="eyeriss-hwnasbench", objective="latency").latency_ms
+    fb = "fbnet:" + ",".join(["0"] * 22)
+    assert estimate(fb, arch="eyeriss-hwnasbench").latency_ms == pytest.approx(
+        estimate(fb, arch="eyeriss-hwnasbench", objective="latency").latency_ms)
+
+
+def test_objective_by_search_space_names_known_spaces():
+    spec = load_spec("eyeriss-hwnasbench")
+    bad = {**spec.data, "objective_by_search_space": {"nasbench301": "balanced"}}
+    with pytest.raises(SpecError, match="nasbench301"):
+        rs.configure(bad)
+    bad = {**spec.data, "objective_by_search_space": {"fbnet": "fastest"}}
+    with pytest.raises(SpecError, match="fastest"):
+        rs.configure(bad)

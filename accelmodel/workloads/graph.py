@@ -294,6 +294,10 @@ def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, t
 
 # ---- the graph ---------------------------------------------------------------------------------
 
+#: Values of ``LayerGraph.meta["space"]``: where a network comes from (specs may key conventions on it).
+WORKLOAD_SPACES = ("nasbench201", "fbnet", "classic", "onnx")
+
+
 class LayerGraph:
     """A network as a DAG of layers on a `networkx.DiGraph`.
 
