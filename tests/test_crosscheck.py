@@ -74,12 +74,12 @@ def test_fixed_comparison_figures():
     """The same-mapping agreement the report quotes; our model changing its counting shows up here."""
     fixed = C.fixed_comparison()
     n = len(fixed)
-    assert fixed["energy_ok"].sum() >= 29 and fixed["dram_ok"].sum() >= 34 and fixed["latency_ok"].sum() >= 27, (
+    assert fixed["energy_ok"].sum() >= 29 and fixed["dram_ok"].sum() >= 33 and fixed["latency_ok"].sum() >= 27, (
         fixed[["spec", "layer", "rel_energy", "rel_latency", "rel_words_dram"]])
     # MACs are the one count both sides must share exactly
     assert np.allclose(fixed["ours_words_mac"], fixed["af_words_mac"])
-    # unpadded, unstrided-1x1 layers move exactly the same DRAM words in both models
-    plain = fixed[~fixed["layer"].isin(["c3_8_8_pad", "s2_pw_16_32"])]
+    # unpadded layers move exactly the same DRAM words in both models (strided ones: the span the windows cover)
+    plain = fixed[~fixed["layer"].isin(["c3_8_8_pad"])]
     assert np.allclose(plain["ours_words_dram"], plain["af_words_dram"], rtol=0.011)
     assert n == len(C.crosscheck_layers()) * len(C.SPECS)
     # every pair outside the tolerance names its explanation
@@ -147,3 +147,14 @@ def test_export_errors():
         X.mapping_nodes(X.eyeriss_nest(layer, bad), X.layer_dims(layer), {"*": ("array", "PE")})
     with pytest.raises(ValueError, match="not cross-checked"):
         C.config_for("generic-large")
+
+
+def test_rs_space_export_pins_the_filter_rows():
+    """Held to the RS spatial space, the exported array must spread all R filter rows of the layer and may
+    spread only p, m, c and g besides; free, it has no loop bounds."""
+    _, layer = C.layer_by_name("c5_4_8")
+    arch = X.eyeriss_arch(C.config_for("eyeriss"), X.layer_dims(layer)["r"])
+    bounds = dict(arch)["Container"]["spatial"][0]["loop_bounds"]
+    assert {"expression": "r", "operator": "==", "value": 5} in bounds
+    assert {"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1} in bounds
+    assert "loop_bounds" not in dict(X.eyeriss_arch(C.config_for("eyeriss")))["Container"]["spatial"][0]

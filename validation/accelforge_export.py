@@ -85,11 +85,18 @@ def _memory(name: str, size_bits, energy_pj: float, words_per_cycle: float, bits
     return node
 
 
-def eyeriss_arch(config, rs_array: bool = False) -> list:
+def eyeriss_arch(config, rs_filter_rows: int | None = None) -> list:
     """Eyeriss: DRAM -> GLB (ifmaps and psums; filters bypass it, JSSC) -> NoC (a toll per word delivered) ->
     PE array (one spatial dimension of rows x cols PEs: our ``count`` placement lets a PE set take any shape
-    the PE count allows) -> ifmap / filter / psum spads -> MAC."""
+    the PE count allows) -> ifmap / filter / psum spads -> MAC.
+
+    ``rs_filter_rows``: restrict the array to the row-stationary spatial space of our mapper -- all R filter
+    rows of a layer (pass its R) spread over PEs (the PE set's height), and besides them only output rows
+    (e1), filters (m1), channels (c1) and groups (g1). None leaves every rank free."""
     b = config.word_bits
+    rs_bounds = [] if rs_filter_rows is None else [
+        {"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1},
+        {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}]
     nodes = [
         ("Memory", _memory("DRAM", "inf", config.e_dram_pj, config.bw_dram, b,
                            {"keep": "All", "may_keep": "All"})),
@@ -102,10 +109,7 @@ def eyeriss_arch(config, rs_array: bool = False) -> list:
                                "bits_per_action": b}]}),
         ("Container", {"name": "PE", "spatial": [dict(
             {"name": "array", "fanout": config.pe_rows * config.pe_cols},
-            # rs_array: only the row-stationary spatial ranks (filter rows, output rows, filters, channels,
-            # groups) may be spread over PEs, as the RS mapper's space allows
-            **({"loop_bounds": [{"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1}]}
-               if rs_array else {}))]}),
+            **({"loop_bounds": rs_bounds} if rs_bounds else {}))]}),
         ("Memory", _memory("FilterSpad", config.spad_filter * b, config.e_rf_pj, math.inf, b, {"keep": "weight"})),
         ("Memory", _memory("IfmapSpad", config.spad_ifmap * b, config.e_rf_pj, math.inf, b, {"keep": "input"})),
         ("Memory", _memory("PsumSpad", config.spad_psum * b, config.e_rf_pj, math.inf, b, {"keep": "output"})),

@@ -155,8 +155,10 @@ def accelforge_versions() -> str:
     return " ".join(out)
 
 
-def _arch(config, rs_array: bool = False):
-    return X.eyeriss_arch(config, rs_array) if isinstance(config, E.EyerissConfig) else X.generic_arch(config)
+def _arch(config, layer: Layer, rs_array: bool = False):
+    if isinstance(config, E.EyerissConfig):
+        return X.eyeriss_arch(config, X.layer_dims(layer)["r"] if rs_array else None)
+    return X.generic_arch(config)
 
 
 def _levels(config) -> dict:
@@ -173,7 +175,7 @@ def export_spec(spec_name: str, layer: Layer, mapping: dict | None, rs_array: bo
             nodes = X.mapping_nodes(X.eyeriss_nest(layer, mapping), X.layer_dims(layer), {"*": ("array", "PE")})
         else:
             nodes = X.generic_mapping_nodes(X.generic_nest(layer, config, mapping))
-    return X.spec_yaml(_arch(config, rs_array), X.workload(layer, config.word_bits), nodes)
+    return X.spec_yaml(_arch(config, layer, rs_array), X.workload(layer, config.word_bits), nodes)
 
 
 def _load(text: str):
@@ -267,8 +269,6 @@ def disagreement_reasons(r: dict, layer: Layer, config, mapping: dict | None = N
     out = []
     if any(p > 0 for p in getattr(layer, "padding", (0, 0))) and layer.op == "conv2d":
         out.append("padding")
-    if layer.op == "conv2d" and layer.R == 1 and layer.stride[0] > 1 and eyeriss:
-        out.append("strided_1x1")
     if not r["latency_ok"] and not eyeriss:
         out.append("generic_latency")
     if eyeriss and mapping and not r["energy_ok"] and mapping.get("c0", 1) * layer.S == 1:

@@ -78,7 +78,8 @@ def run(only: str | None, specs, layers, redo: bool) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=("fixed", "mapper", "mapper_rs_array"),
-                    help="mapper_rs_array: AccelForge's mapper with the Eyeriss array limited to RS spatial ranks")
+                    help="mapper_rs_array: AccelForge's mapper with the Eyeriss array held to the RS spatial space "
+                         "(all R filter rows spread, besides them only p, m, c, g)")
     ap.add_argument("--spec", action="append", choices=C.SPECS)
     ap.add_argument("--layer", action="append")
     ap.add_argument("--redo", action="store_true", help="recompute rows already in the CSVs (appends)")

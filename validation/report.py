@@ -35,17 +35,17 @@ DEFAULT_DIR = Path(__file__).resolve().parent
 EXPLANATIONS = {
     "padding": "Padded layers: our models read the unpadded input from DRAM (the zeros are not stored); AccelForge "
                "reads the whole index range of the projection, padding included.",
-    "strided_1x1": "Strided 1x1 convolution: AccelForge fetches only the input pixels the projection touches; "
-                   "our Eyeriss model moves the whole input plane (the chip streams whole rows).",
     "eyeriss_glb": "Eyeriss GLB words: ours counts the RS analysis' GLB traffic (ifmap fills + one read per m2 pass "
                    "per DRAM fetch, psum accumulation passes); AccelForge counts every word the array pulls through "
                    "the GLB->NoC boundary under the exported loop nest (no diagonal ifmap reuse across the R PE rows "
                    "of a set, no sliding-window reuse in the ifmap spad).",
     "eyeriss_psum_c0s1": "Eyeriss mappings with c0 x S = 1 (1x1 and FC layers, one channel per PE pass): our RS "
-                         "formulas charge the psum spad max(2 c3 c2 c1 R (c0 S - 1), 1) = 1 access per output and the "
-                         "psum NoC/GLB traffic likewise, although every channel pass writes and reads each partial "
-                         "sum; AccelForge counts a psum read and write per MAC. This is an undercount in our Eyeriss "
-                         "model (mappers/eyeriss_kernels.py), reported to its owner, not an exporter artefact.",
+                         "model keeps the RS analysis' psum counts (Chen et al., ISCA 2016; DNN-Chip Predictor's "
+                         "script, which eyeriss-hwnasbench reproduces): 2 c3 c2 c1 R (c0 S - 1) spad accesses per "
+                         "output, at least one, so a PE that adds its single product to the psum passing through "
+                         "it makes no spad round trip; AccelForge's loop nest keeps each psum in the spad and counts "
+                         "a read and a write per MAC. A counting convention, not an exporter artefact; which one "
+                         "the chip's PE follows is not published.",
     "eyeriss_noc": "Eyeriss NoC words: ours charges each delivery to a PE (the RS formulas); AccelForge's toll counts "
                    "one word per multicast.",
     "eyeriss_rf": "Eyeriss RF words: ours counts about 4 spad accesses per MAC (RS analysis); AccelForge counts reads "
@@ -328,25 +328,35 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
     if C.MAPPER_RS_CSV.exists():
         rs = pd.read_csv(C.MAPPER_RS_CSV)
         rs["af_rs_edp"] = rs["af_energy_pj"] * rs["af_cycles"]
-        merged = rs.merge(best[["spec", "layer", "af_edp", "ours_in_af_edp", "edp_ratio"]], on=["spec", "layer"])
+        merged = rs.merge(best[["spec", "layer", "ours_edp", "af_edp", "ours_in_af_edp", "edp_ratio"]],
+                          on=["spec", "layer"])
+        merged["edp_ratio_rs"] = merged["ours_edp"] / merged["af_rs_edp"]
         merged["ratio_in_af_rs"] = merged["ours_in_af_edp"] / merged["af_rs_edp"]
         k = int((merged["ratio_in_af_rs"] <= C.EDP_SLACK).sum())
-        headline.update(rs_pairs=len(merged), rs_ok=k)
-        lines += ["### 3.3 AccelForge's mapper restricted to the row-stationary array", "",
-                  f"Side experiment (`{C.MAPPER_RS_CSV.name}`): the exported Eyeriss array may spread only r, p, m, c "
-                  "and g over PEs (AccelForge `loop_bounds`), the spatial ranks of the RS dataflow. **in AccelForge "
-                  f"(RS array)** = our mapping / AccelForge's restricted best, both in AccelForge's model: <= 1.02 on "
-                  f"**{k}/{len(merged)}**.", "",
+        k_edp = int((merged["edp_ratio_rs"] <= C.EDP_SLACK).sum())
+        headline.update(rs_pairs=len(merged), rs_ok=k, rs_edp_ok=k_edp)
+        lines += ["### 3.3 AccelForge's mapper held to the row-stationary spatial space", "",
+                  f"The issue's criterion with both mappers searching the same spatial space "
+                  f"(`{C.MAPPER_RS_CSV.name}`): the exported Eyeriss array must spread all R filter rows of the "
+                  "layer over PEs (the PE set's height) and may spread besides only output rows p (e1), filters m, "
+                  "channels c and groups g (AccelForge `loop_bounds`), the spatial space of our RS mapper; "
+                  "AccelForge keeps its freedom in the temporal loop orders and in which buffers hold which tensor. "
+                  f"**EDP ratio (RS)** = our mapping in our model / AccelForge's RS best in its model: <= 1.02 on "
+                  f"**{k_edp}/{len(merged)}**; **in AccelForge (RS)** = both mappings in AccelForge's model: <= 1.02 "
+                  f"on **{k}/{len(merged)}**.", "",
                   _table(merged, {"spec": "spec", "layer": "layer", "af_edp": "AF EDP (free array)",
-                                  "af_rs_edp": "AF EDP (RS array)", "ours_in_af_edp": "our mapping in AF",
-                                  "ratio_in_af_rs": "in AccelForge (RS array)", "af_mapper_seconds": "AF mapper s"},
+                                  "af_rs_edp": "AF EDP (RS)", "ours_edp": "ours EDP",
+                                  "edp_ratio_rs": "EDP ratio (RS)", "ours_in_af_edp": "our mapping in AF",
+                                  "ratio_in_af_rs": "in AccelForge (RS)", "af_mapper_seconds": "AF mapper s"},
                          {"af_edp": lambda v: f"{v:.4g}", "af_rs_edp": lambda v: f"{v:.4g}",
+                          "ours_edp": lambda v: f"{v:.4g}", "edp_ratio_rs": lambda v: f"{v:.3f}",
                           "ours_in_af_edp": lambda v: f"{v:.4g}", "ratio_in_af_rs": lambda v: f"{v:.3f}",
                           "af_mapper_seconds": lambda v: f"{v:.0f}"}), "",
-                  "With the spatial ranks equal, a ratio above 1 has two possible sources, not separated here: the "
-                  "two models disagreeing on what a mapping costs (section 3.1, e.g. `eyeriss_psum_c0s1`; our "
-                  "mapper optimises our model), and AccelForge's freer temporal side (it explores loop orders and "
-                  "which buffers hold which tensor, which the RS loop nest fixes).", ""]
+                  "With the spatial space equal, an in-AccelForge ratio above 1 has two possible sources, not "
+                  "separated here: the two models disagreeing on what a mapping costs (section 3.1, e.g. "
+                  "`eyeriss_psum_c0s1`; our mapper optimises our model), and AccelForge's freer temporal side. "
+                  "eyeriss-hwnasbench's mapping space is also narrower than the exported one (no psum spills to "
+                  "DRAM, PE sets of at least two output rows: DNN-Chip Predictor's limits).", ""]
     return lines, headline
 
 
@@ -420,8 +430,9 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
                        f"{h['edp_ok']}/{h['mapper_pairs']} (each model its own mapping); our mapping within 1.02 of "
                        f"AccelForge's best in AccelForge's model on {h['edp_ok_in_af']}/{h['mapper_pairs']}.")
         if "rs_pairs" in h:
-            summary.append(f"- AccelForge's mapper with the Eyeriss array restricted to the RS spatial ranks: our "
-                           f"mapping within 1.02 of its best (both in AccelForge's model) on {h['rs_ok']}/{h['rs_pairs']}.")
+            summary.append(f"- Eyeriss specs with AccelForge's mapper held to the RS spatial space: EDP ratio <= 1.02 "
+                           f"on {h['rs_edp_ok']}/{h['rs_pairs']} (each model its own mapping); both mappings in "
+                           f"AccelForge's model on {h['rs_ok']}/{h['rs_pairs']}.")
         summary.append(f"- AccelForge cost per layer (2 shared cores): fixed-mapping evaluation median "
                        f"{h['fixed_median_s']:.2f} s; mapper median {h['mapper_median_s']:.0f} s, max "
                        f"{h['mapper_max_s']:.0f} s ({h['mapper_total_min']:.1f} min for {h['mapper_pairs']} layers).")
