@@ -4,9 +4,9 @@ Everything here takes plain ints, floats and arrays; `eyeriss_rs.py` builds them
 
 Layer vector ``shape`` (int64[12]): N, G, M, C, E, F, R, S, U, H, W, dense
   N batch, G groups, M output channels per group, C input channels per group, E/F output rows/cols,
-  R/S filter rows/cols, U stride, H/W input rows/cols from the first to the last one a window
-  reads (all of them unless a stride beyond the kernel leaves the far edge unread), dense = 1 if MACs count (0 for pooling
-  costed as a window operation, where the datapath runs but no multiply-accumulate energy is charged).
+  R/S filter rows/cols, U stride, H/W input rows/cols from the first to the last one a window reads (all
+  of them unless a stride beyond the kernel leaves the far edge unread), dense = 1 if MACs count (0 for
+  pooling costed as a window operation, where the datapath runs but no multiply-accumulate energy is charged).
 
 Mapping vector ``mapping`` (int64[NMAP], see the MAP_* indices): the RS tiling of the Eyeriss papers
 (ISCA 2016 Sec. V, JSSC 2017 Sec. III) in the loop-factor notation of DNN-Chip Predictor (Zhao et al.,
@@ -233,11 +233,11 @@ def _divisors(n):
 def _better(objective, cycles, energy, best_cycles, best_energy, ext):
     """Objective 0 latency (ties: energy), 1 energy (ties: latency), 2 energy-delay product, 3 balanced
     (`ext` = min cycles, max cycles, min energy, max energy over the space; ties: latency)."""
-    if objective == 0:
+    if objective == OBJ_LATENCY:
         return cycles < best_cycles * (1 - 1e-12) or (cycles <= best_cycles * (1 + 1e-12) and energy < best_energy)
-    if objective == 1:
+    if objective == OBJ_ENERGY:
         return energy < best_energy * (1 - 1e-12) or (energy <= best_energy * (1 + 1e-12) and cycles < best_cycles)
-    if objective == 3:
+    if objective == OBJ_BALANCED:
         if best_cycles == np.inf:
             return True
         score = (cycles - ext[0]) / ext[1] + (energy - ext[2]) / ext[3]

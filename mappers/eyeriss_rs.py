@@ -206,7 +206,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
 
 # ---- layers as RS problems ---------------------------------------------------------------------------
 
-def touched_extent(size: int, out: int, kernel: int, stride: int, pad: int) -> int:
+def input_span(size: int, out: int, kernel: int, stride: int, pad: int) -> int:
     """Input rows (or columns) from the first to the last one a window reads: the span a tile fetch moves.
     All `size` of them unless a stride larger than the kernel leaves the far edge unread (a 1x1 convolution
     with stride 2 on 16 rows reads rows 0..14). Rows inside the span that no window reads are still moved:
@@ -231,8 +231,8 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
         s[K.L_G], s[K.L_M], s[K.L_C] = g, layer.K // g, layer.C // g
         s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
         s[K.L_U] = layer.stride[0]
-        s[K.L_H] = touched_extent(layer.H, layer.P, layer.R, layer.stride[0], layer.padding[0])
-        s[K.L_W] = touched_extent(layer.W, layer.Q, layer.S, layer.stride[1], layer.padding[1])
+        s[K.L_H] = input_span(layer.H, layer.P, layer.R, layer.stride[0], layer.padding[0])
+        s[K.L_W] = input_span(layer.W, layer.Q, layer.S, layer.stride[1], layer.padding[1])
         return s
     if op == "linear":
         s[K.L_G], s[K.L_M], s[K.L_C] = 1, layer.K, layer.C
@@ -250,8 +250,8 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
             s[K.L_G], s[K.L_M], s[K.L_C] = layer.C, 1, 1
         s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
         s[K.L_U] = layer.stride[0] if op != "global_avgpool" else 1
-        s[K.L_H] = touched_extent(layer.H, layer.P, layer.R, layer.stride[0], layer.padding[0])
-        s[K.L_W] = touched_extent(layer.W, layer.Q, layer.S, layer.stride[1], layer.padding[1])
+        s[K.L_H] = input_span(layer.H, layer.P, layer.R, layer.stride[0], layer.padding[0])
+        s[K.L_W] = input_span(layer.W, layer.Q, layer.S, layer.stride[1], layer.padding[1])
         s[K.L_DENSE] = 1 if config.pool_mac_energy else 0
         return s
     return None

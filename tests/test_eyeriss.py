@@ -306,10 +306,10 @@ def test_strided_input_moves_the_span_its_windows_cover(spec):
     act = 1.0 / cfg.dram_compression  # activations may be run-length compressed on the way to DRAM
     assert strided.accesses["dram"] == pytest.approx((16 * 15 * 15 + 32 * 8 * 8) * act + 32 * 16, rel=1e-12)
     assert whole.accesses["dram"] == pytest.approx((16 * 16 * 16 + 32 * 16 * 16) * act + 32 * 16, rel=1e-12)
-    assert rs.touched_extent(16, 8, 1, 2, 0) == 15
-    assert rs.touched_extent(16, 8, 3, 2, 1) == 16
-    assert rs.touched_extent(227, 55, 11, 4, 0) == 227
-    assert rs.touched_extent(8, 8, 3, 1, 1) == 8
+    assert rs.input_span(16, 8, 1, 2, 0) == 15
+    assert rs.input_span(16, 8, 3, 2, 1) == 16
+    assert rs.input_span(227, 55, 11, 4, 0) == 227
+    assert rs.input_span(8, 8, 3, 1, 1) == 8
 
 
 # ---- DNN-Chip Predictor conventions of eyeriss-hwnasbench ------------------------------------------------
