@@ -32,8 +32,9 @@ as DNN-Chip Predictor's Eyeriss model), per data type:
   RF    ifmap NoC x m0 S F/W, weights e1 e3 n3 F x |W| ... (each MAC reads its weight and input once and
         reads/writes its psum), psums 2 c1 c2 c3 R (c0 S - 1) x |O| ... approximately 4 accesses per MAC.
 Cycles: compute = MACs / (PEs in use), the array being busy every cycle a PE set is loaded (RS keeps all
-PEs of a set in lock step); the DRAM, GLB and NoC transfers overlap with compute (double buffering) and
-bound the layer only when slower: cycles = max(compute, DRAM/bw, GLB/bw, NoC/bw).
+PEs of a set in lock step); the GLB and NoC transfers overlap with compute and bound the layer only when
+slower, core = max(compute, GLB/bw, NoC/bw). DRAM per the spec's overlap mode (OVERLAP_*): none, core +
+DRAM/bw; all, max(core, DRAM/bw); weights (the chip), max(core, weights/bw) + fmaps/bw.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ MAP_NAMES = ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1", "e3", "n0", "
  HW_BW_NOC, HW_E_MAC, HW_E_RF, HW_E_NOC, HW_E_GLB, HW_E_DRAM, HW_E_IDLE, HW_MAC_SCALE, HW_RF_SCALE,
  HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT, HW_PSUM_SPILLS, HW_MIN_E1) = range(23)
 NHW = 23
+#: HW_DRAM_OVERLAP values: which DRAM transfers run while the array computes.
+OVERLAP_NONE = 0     # every DRAM transfer adds to the compute time
+OVERLAP_ALL = 1      # double-buffered everything: the slower of compute and DRAM sets the time
+OVERLAP_WEIGHTS = 2  # filters are preloaded during the previous pass; ifmap loads and ofmap dumps stall the array
+OVERLAP_NAMES = ("none", "all", "weights")
 #: HW_PLACEMENT values: how PE sets are placed on the physical array.
 PLACEMENT_COUNT = 0   # any set shape fits while the PE count allows (sets folded into strips; DNN-Chip Predictor)
 PLACEMENT_STACKED = 1  # a set is R rows x e1 <= cols columns; copies stack along the rows (R x copies <= rows)
@@ -185,10 +191,13 @@ def mapping_cost(shape, mp, hw, out):
         cycles = noc / hw[HW_BW_NOC]
         bound = 3
     dram_cycles = dram / hw[HW_BW_DRAM]
-    if hw[HW_DRAM_OVERLAP] > 0:
+    if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL:
         if dram_cycles > cycles:
             cycles = dram_cycles
             bound = 1
+    elif hw[HW_DRAM_OVERLAP] == OVERLAP_WEIGHTS:
+        cycles = max(cycles, d_w / hw[HW_BW_DRAM]) + dram_act / hw[HW_BW_DRAM]
+        bound = 4
     else:
         cycles += dram_cycles
         bound = 4
@@ -265,11 +274,12 @@ def _cycles_energy(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
     noc = a_i + e3 * e1 * n3 * n_w + max(c3 * c2 * (c1 * R - 1.0), 1.0) * n_o
     rf = a_i * m0 * S * (F / W) + e3 * e1 * n3 * F * n_w + max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
     cycles = max(compute, glb / hw[HW_BW_GLB], noc / hw[HW_BW_NOC])
-    dram_cycles = dram / hw[HW_BW_DRAM]
-    if hw[HW_DRAM_OVERLAP] > 0:
-        cycles = max(cycles, dram_cycles)
+    if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL:
+        cycles = max(cycles, dram / hw[HW_BW_DRAM])
+    elif hw[HW_DRAM_OVERLAP] == OVERLAP_WEIGHTS:
+        cycles = max(cycles, e3 * n3 * n_w / hw[HW_BW_DRAM]) + (d_i + d_o) * hw[HW_DRAM_ACT_SCALE] / hw[HW_BW_DRAM]
     else:
-        cycles += dram_cycles
+        cycles += dram / hw[HW_BW_DRAM]
     energy = (macs * hw[HW_E_MAC] * hw[HW_MAC_SCALE] * shape[L_DENSE] + rf * hw[HW_E_RF] * hw[HW_RF_SCALE]
               + noc * hw[HW_E_NOC] + glb * hw[HW_E_GLB] + dram * hw[HW_E_DRAM] + cycles * hw[HW_E_IDLE])
     return cycles, energy

@@ -95,7 +95,7 @@ class EyerissConfig:
     global_pooling: str
     add: str
     identity: str
-    dram_overlap: bool
+    dram_overlap: str
     placement: str
     psum_spills: bool
     min_set_rows: int
@@ -152,7 +152,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         global_pooling=g(f"{conv}.global_pooling", str, choices=("dense_conv", "depthwise", "memory_traffic")),
         add=g(f"{conv}.add", str, choices=("memory_traffic", "free")),
         identity=g(f"{conv}.identity", str, choices=("free", "copy")),
-        dram_overlap=g("options.dram_overlap", bool),
+        dram_overlap=g("options.dram_overlap", str, choices=K.OVERLAP_NAMES),
         placement=g("pe_array.placement", str, choices=K.PLACEMENT_NAMES),
         psum_spills=g("mapping_space.psum_spills", bool, default=True),
         min_set_rows=g("mapping_space.min_set_rows", int, min=1, default=1),
@@ -189,7 +189,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     hw[K.HW_MAC_SCALE] = mac_scale
     hw[K.HW_RF_SCALE] = rf_scale
     hw[K.HW_DRAM_ACT_SCALE] = 1.0 / compression
-    hw[K.HW_DRAM_OVERLAP] = 1.0 if cfg_fields["dram_overlap"] else 0.0
+    hw[K.HW_DRAM_OVERLAP] = K.OVERLAP_NAMES.index(cfg_fields["dram_overlap"])
     hw[K.HW_PSUM_SPILLS] = 1.0 if cfg_fields["psum_spills"] else 0.0
     hw[K.HW_MIN_E1] = cfg_fields["min_set_rows"]
     hw_select = hw

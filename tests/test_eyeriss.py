@@ -377,3 +377,25 @@ def test_objective_by_search_space_names_known_spaces():
     bad = {**spec.data, "objective_by_search_space": {"fbnet": "fastest"}}
     with pytest.raises(SpecError, match="fastest"):
         rs.configure(bad)
+
+
+def test_dram_overlap_modes():
+    """none: compute + every DRAM word; all: the slower of the two; weights (the chip: filters preloaded during
+    the previous pass, ifmap loads and ofmap dumps stall the array): max(compute, filter words) + fmap words."""
+    layer = conv2d("c", (2, 32, 14, 14), 64, 3, 1, 1)
+    mapping = {"m0": 8, "m1": 2, "e1": 14, "c0": 2, "c2": 16, "n0": 1}
+    costs = {mode: rs.evaluate_mapping(layer, config_of("eyeriss", {"options.dram_overlap": mode}), mapping)
+             for mode in K.OVERLAP_NAMES}
+    cfg = config_of("eyeriss")
+    weights = 64 * 32 * 9 * 2  # e3 = 1, n3 = 2: the filters are fetched once per image
+    fmaps = costs["none"].accesses["dram"] - weights
+    bw = cfg.bw_dram
+    core = costs["none"].cycles - (weights + fmaps) / bw  # the array's own cycles (compute, GLB, NoC)
+    assert core > 0
+    assert costs["all"].cycles == pytest.approx(max(core, (weights + fmaps) / bw), rel=1e-12)
+    assert costs["weights"].cycles == pytest.approx(max(core, weights / bw) + fmaps / bw, rel=1e-12)
+    assert costs["all"].cycles <= costs["weights"].cycles <= costs["none"].cycles
+    for mode in K.OVERLAP_NAMES:  # energy does not depend on when the words move
+        assert costs[mode].energy_total_j == pytest.approx(costs["none"].energy_total_j, rel=1e-12)
+    with pytest.raises(SpecError, match="dram_overlap"):
+        config_of("eyeriss", {"options.dram_overlap": True})

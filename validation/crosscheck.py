@@ -44,9 +44,9 @@ MAPPER_RS_CSV = DATA_DIR / "accelforge_mapper_rs_array.csv"
 
 #: spec name -> overrides applied to our config for the cross-check (see the module docstring).
 CROSSCHECK_OVERRIDES = {
-    "eyeriss": {"options.dram_overlap": True, "options.dram_compression_ratio": 1.0},
+    "eyeriss": {"options.dram_overlap": "all", "options.dram_compression_ratio": 1.0},
     # unbounded bandwidths (DNN-Chip Predictor's set-up): compute-bound, so latency checks PE utilisation,
-    # while the chip's 1.8 words/cycle link makes every cross-check layer DRAM-bound on `eyeriss`
+    # while the chip's 1.2 words/cycle link makes every cross-check layer DRAM-bound on `eyeriss`
     "eyeriss-hwnasbench": {},
     "generic-small": {},
 }

@@ -219,7 +219,7 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
         "; ".join(f"`{s}`: {o}" for s, o in C.CROSSCHECK_OVERRIDES.items() if o) +
         " (AccelForge has no DRAM compression and overlaps every component). `eyeriss-hwnasbench` runs grouped "
         "convolutions as dense ones (its spec's convention, as HW-NAS-Bench's simulators did), so its depthwise rows "
-        "are the dense layers on both sides. On `eyeriss` every layer here is DRAM-bound (1.8 words/cycle link), so "
+        "are the dense layers on both sides. On `eyeriss` every layer here is DRAM-bound (1.2 words/cycle link), so "
         "its latency agreement restates the DRAM-word agreement; `eyeriss-hwnasbench` (unbounded bandwidths) is "
         "compute-bound and checks PE utilisation. Energy in pJ, latency in cycles.", ""]
     try:
