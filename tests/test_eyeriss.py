@@ -58,9 +58,9 @@ def test_specs_load_and_configure():
         assert spec.paradigm == rs.PARADIGM
         cfg = rs.configure(spec)
         assert cfg.pes == 168
-        assert cfg.default_objective in OBJECTIVES
+        assert cfg.default_objective in ALL_OBJECTIVES
         hash(cfg.key)
-    assert config_of("eyeriss").glb_words == 108 * 1024 // 2
+    assert config_of("eyeriss").glb_words == 100 * 1024 // 2  # the ifmap/psum part of the 108 KB GLB (JSSC V-A)
     assert config_of("eyeriss-hwnasbench").clock_hz == 250e6
 
 
