@@ -727,7 +727,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         raise ValueError(f"network_chunk must be a positive int, got {network_chunk!r}")
     space_name = _check_space(space)
     spec = load_spec(arch)
-    from .mappers import OBJECTIVES, check_objective, objective_for
+    from .mappers import objective_for, resolve_objective
 
     mapper, config = _configured(spec, budget)
     requested_objective = objective
@@ -766,7 +766,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         return _build_per_objective(table.graphs, wanted, spec, dataset, workers=workers, scheduler=scheduler,
                                     budget=budget, batch=batch, dask_address=dask_address,
                                     checkpoint_dir=checkpoint_dir, progress=progress, network_chunk=network_chunk)
-    objective = check_objective(requested_objective or wanted[0], getattr(mapper, "OBJECTIVES", OBJECTIVES))
+    objective = resolve_objective(mapper, config, spaces[0], requested_objective)
 
     n = len(table)
     identity = {"space": space_name or "graphs", "dataset": dataset, "batch": batch, "spec": spec.name,

@@ -12,7 +12,7 @@ from .cost import LayerCost, NetworkCost
 from .specs import ArchSpec, load_spec
 from .workloads import LayerGraph, Layer
 from .workloads import get as get_network
-from .mappers import OBJECTIVES, check_objective, get_mapper, objective_for
+from .mappers import get_mapper, resolve_objective
 
 #: (layer signature, config key, objective) -> LayerCost, shared by every call in this process.
 _LAYER_CACHE: dict[tuple, LayerCost] = {}
@@ -99,8 +99,7 @@ def estimate(network: "LayerGraph | str", arch: "str | ArchSpec | dict" = "eyeri
     """
     graph = network if isinstance(network, LayerGraph) else get_network(network, batch=batch, dataset=dataset)
     spec, mapper, config = configure(arch, budget)
-    objective = check_objective(objective or objective_for(config, graph.meta.get("space")),
-                                getattr(mapper, "OBJECTIVES", OBJECTIVES))
+    objective = resolve_objective(mapper, config, graph.meta.get("space"), objective)
     if hasattr(mapper, "map_network"):
         net: NetworkCost = mapper.map_network(graph, config, objective)
         layers = graph.layers
