@@ -86,7 +86,8 @@ def _memory(name: str, size_bits, energy_pj: float, words_per_cycle: float, bits
 
 
 def eyeriss_arch(config, rs_filter_rows: int | None = None) -> list:
-    """Eyeriss: DRAM -> GLB (ifmaps and psums; filters bypass it, JSSC) -> NoC (a toll per word delivered) ->
+    """Eyeriss: DRAM -> GLB (ifmaps and psums; filters pass the chip's small filter bank, which our model does
+    not cost as a level, JSSC Sec. V-A) -> NoC (a toll per word delivered) ->
     PE array (one spatial dimension of rows x cols PEs: our ``count`` placement lets a PE set take any shape
     the PE count allows) -> ifmap / filter / psum spads -> MAC.
 
