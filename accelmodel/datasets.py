@@ -727,10 +727,11 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         raise ValueError(f"network_chunk must be a positive int, got {network_chunk!r}")
     space_name = _check_space(space)
     spec = load_spec(arch)
-    from .mappers import objective_for, resolve_objective
+    if space_name:
+        spec = spec.for_space(space_name)  # the spec's conventions for this workload space, if it has any
+    from .mappers import resolve_objective
 
     mapper, config = _configured(spec, budget)
-    requested_objective = objective
     additive = not hasattr(mapper, "map_network")
 
     index = None
@@ -758,15 +759,13 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         table = GraphSpace(graphs)
         choices = np.array([])
         ident_cols = {"network": [g.name for g in table.graphs]}
-    # the spec may set its objective per workload space (objective_for); a list of graphs whose spaces want
-    # different objectives is built as one sub-build per objective, rows back in the given order
-    spaces = [space_name] if space_name else [g.meta.get("space") for g in table.graphs]
-    wanted = [objective_for(config, sp) for sp in spaces]
-    if requested_objective is None and len(set(wanted)) > 1:
-        return _build_per_objective(table.graphs, wanted, spec, dataset, workers=workers, scheduler=scheduler,
-                                    budget=budget, batch=batch, dask_address=dask_address,
+        # a spec with per-space conventions costs each graph under its own space's: one sub-build per space
+        spaces = [g.meta.get("space") for g in table.graphs]
+        if any(spec.for_space(sp) is not spec for sp in spaces):
+            return _build_per_space(table.graphs, spaces, spec, dataset, objective=objective, workers=workers,
+                                    scheduler=scheduler, budget=budget, batch=batch, dask_address=dask_address,
                                     checkpoint_dir=checkpoint_dir, progress=progress, network_chunk=network_chunk)
-    objective = resolve_objective(mapper, config, spaces[0], requested_objective)
+    objective = resolve_objective(mapper, config, objective)
 
     n = len(table)
     identity = {"space": space_name or "graphs", "dataset": dataset, "batch": batch, "spec": spec.name,
@@ -846,18 +845,19 @@ class _Checkpoints:
             part.done()
 
 
-def _build_per_objective(graphs, objectives, spec, dataset, **kwargs):
-    """Build `graphs` (no sampling) in one sub-build per objective; the frame lists them in the given order
-    with an ``objective`` column, and its attrs name the objective of each workload space."""
-    frames, ckpts = [], []
-    for objective in sorted(set(objectives)):
-        rows = [i for i, o in enumerate(objectives) if o == objective]
-        frame, _, ckpt = _build_one([graphs[i] for i in rows], spec, dataset, objective=objective, **kwargs)
-        frames.append(frame.assign(objective=objective).set_axis(rows))
+def _build_per_space(graphs, spaces, spec, dataset, **kwargs):
+    """Build `graphs` (no sampling) in one sub-build per workload space, each under ``spec.for_space``; the
+    frame lists them in the given order with an ``objective`` column, and its attrs give each space's."""
+    frames, ckpts, objectives = [], [], {}
+    for space in sorted(set(spaces), key=str):
+        rows = [i for i, sp in enumerate(spaces) if sp == space]
+        frame, _, ckpt = _build_one([graphs[i] for i in rows], spec.for_space(space), dataset, **kwargs)
+        objectives[str(space)] = frame.attrs["objective"]
+        frames.append(frame.assign(objective=frame.attrs["objective"]).set_axis(rows))
         ckpts.append(ckpt)
     frame = pd.concat(frames).sort_index()
     frame.attrs.update(frames[0].attrs)
-    frame.attrs["objective"] = {str(g.meta.get("space")): o for g, o in zip(graphs, objectives)}
+    frame.attrs["objective"] = objectives
     return frame, None, _Checkpoints(ckpts)
 
 

@@ -98,8 +98,8 @@ def estimate(network: "LayerGraph | str", arch: "str | ArchSpec | dict" = "eyeri
     `budget` overrides spec fields by dotted path (e.g. ``{"dsp": 723}`` where the paradigm supports it).
     """
     graph = network if isinstance(network, LayerGraph) else get_network(network, batch=batch, dataset=dataset)
-    spec, mapper, config = configure(arch, budget)
-    objective = resolve_objective(mapper, config, graph.meta.get("space"), objective)
+    spec, mapper, config = configure(load_spec(arch).for_space(graph.meta.get("space")), budget)
+    objective = resolve_objective(mapper, config, objective)
     if hasattr(mapper, "map_network"):
         net: NetworkCost = mapper.map_network(graph, config, objective)
         layers = graph.layers

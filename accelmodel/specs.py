@@ -76,6 +76,18 @@ class ArchSpec:
             raise SpecError(f"spec {self.name!r}: field {path!r} is {value!r}; it must be <= {max}")
         return value
 
+    def for_space(self, space: str | None) -> "ArchSpec":
+        """The spec as it applies to networks of workload `space` (``LayerGraph.meta["space"]``): its
+        ``search_space_overrides`` entry for that space (dotted paths -> values) applied and the section dropped,
+        or itself. A spec that emulates a benchmark whose numbers came from different set-ups per search space
+        says so there."""
+        overrides = (self.data.get("search_space_overrides") or {}).get(space)
+        if not overrides:
+            return self
+        resolved = self.with_overrides(overrides)
+        del resolved.data["search_space_overrides"]  # resolved: for_space on it is itself
+        return resolved
+
     def with_overrides(self, overrides: dict[str, Any] | None, name: str | None = None) -> "ArchSpec":
         """A copy with dotted-path fields replaced; each path must exist already (typos are errors)."""
         if not overrides:
@@ -121,7 +133,27 @@ def _from_dict(data: Any, source: str, fallback_name: str) -> ArchSpec:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise SpecError(f"spec {name!r}: field 'description' must be a string")
-    return ArchSpec(name, paradigm, description, data, source)
+    spec = ArchSpec(name, paradigm, description, data, source)
+    _check_space_overrides(spec)
+    return spec
+
+
+def _check_space_overrides(spec: ArchSpec) -> None:
+    """`search_space_overrides` maps known workload spaces to dotted-path overrides of existing fields."""
+    from .workloads.graph import WORKLOAD_SPACES
+
+    table = spec.data.get("search_space_overrides")
+    if table is None:
+        return
+    if not isinstance(table, dict):
+        raise SpecError(f"spec {spec.name!r}: field 'search_space_overrides' must map workload spaces to overrides")
+    for space, overrides in table.items():
+        if space not in WORKLOAD_SPACES:
+            raise SpecError(f"spec {spec.name!r}: search_space_overrides names unknown workload space {space!r}; "
+                            f"known: {list(WORKLOAD_SPACES)}")
+        if not isinstance(overrides, dict) or not overrides:
+            raise SpecError(f"spec {spec.name!r}: search_space_overrides.{space} must map dotted field paths to values")
+        spec.with_overrides(overrides)  # every path must name an existing field
 
 
 def load_spec(arch: "str | os.PathLike | ArchSpec | dict") -> ArchSpec:

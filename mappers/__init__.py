@@ -40,12 +40,6 @@ def check_objective(objective: str, allowed: tuple = OBJECTIVES) -> str:
     return objective
 
 
-def objective_for(config, space: str | None) -> str:
-    """The objective a config's spec asks for on networks of workload `space` (``LayerGraph.meta["space"]``):
-    its ``objective_by_search_space`` entry if it has one, else its default objective."""
-    return dict(getattr(config, "objective_by_space", ())).get(space, config.default_objective)
-
-
-def resolve_objective(mapper: ModuleType, config, space: str | None, requested: str | None = None) -> str:
-    """`requested`, else what the spec asks for on `space`; checked against what `mapper` supports."""
-    return check_objective(requested or objective_for(config, space), getattr(mapper, "OBJECTIVES", OBJECTIVES))
+def resolve_objective(mapper: ModuleType, config, requested: str | None = None) -> str:
+    """`requested`, else the config's default; checked against what `mapper` supports."""
+    return check_objective(requested or config.default_objective, getattr(mapper, "OBJECTIVES", OBJECTIVES))

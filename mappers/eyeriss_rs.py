@@ -44,7 +44,7 @@ import numpy as np
 
 from ..cost import LayerCost
 from ..specs import ArchSpec, SpecError, load_spec
-from ..workloads.graph import WORKLOAD_SPACES, Layer
+from ..workloads.graph import Layer
 from . import check_objective
 from . import eyeriss_kernels as K
 
@@ -99,8 +99,7 @@ class EyerissConfig:
     placement: str
     psum_spills: bool
     min_set_rows: int
-    #: search space name -> objective, where the spec overrides `default_objective` for one space
-    objective_by_space: tuple
+    e_elementwise_pj: float
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
     #: `hw` with the unit energies the mapper ranks mappings by (`selection_energy_pj`; else `hw` itself)
     hw_select: np.ndarray = field(repr=False, compare=False, hash=False, default=None)
@@ -156,14 +155,8 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         placement=g("pe_array.placement", str, choices=K.PLACEMENT_NAMES),
         psum_spills=g("mapping_space.psum_spills", bool, default=True),
         min_set_rows=g("mapping_space.min_set_rows", int, min=1, default=1),
-        objective_by_space=tuple(
-            (space, g(f"objective_by_search_space.{space}", str, choices=OBJECTIVES))
-            for space in sorted(g("objective_by_search_space", dict, default={}))),
+        e_elementwise_pj=g("energy_pj.elementwise", float, min=0.0),
     )
-    unknown = {space for space, _ in cfg_fields["objective_by_space"]} - set(WORKLOAD_SPACES)
-    if unknown:
-        raise SpecError(f"spec {spec.name!r}: objective_by_search_space names unknown search space(s) "
-                        f"{sorted(unknown)}; known: {list(WORKLOAD_SPACES)}")
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
     # compression shrinks activation traffic to and from DRAM (weights are not compressed on the chip).
     mac_scale = 1.0 - zero_fraction if zero_gating else 1.0
@@ -278,7 +271,7 @@ def _elementwise_cost(layer: Layer, config: EyerissConfig) -> LayerCost:
     cycles = words_dram / config.bw_elementwise
     latency = cycles / config.clock_hz
     energy = {lvl: 0.0 for lvl in ENERGY_LEVELS}
-    energy["dram"] = words_dram * config.e_dram_pj * 1e-12
+    energy["dram"] = words_dram * config.e_elementwise_pj * 1e-12
     energy["static"] = cycles * config.static_pj_per_cycle * 1e-12
     accesses = {lvl: 0.0 for lvl in ACCESS_LEVELS}
     accesses["dram"] = words_dram

@@ -357,26 +357,33 @@ def test_selection_energies_rank_and_spec_energies_report():
     assert chip.hw_select is chip.hw
 
 
-def test_objective_by_search_space():
-    """eyeriss-hwnasbench runs NAS-Bench-201 networks with DCP's balanced rule and everything else with its
-    default (latency); an explicit objective wins."""
+def test_search_space_overrides():
+    """eyeriss-hwnasbench costs NAS-Bench-201 networks under DNN-Chip Predictor's conventions (balanced mapping
+    rule, its unit energies) and everything else under its defaults (latency); an explicit objective wins."""
+    spec = load_spec("eyeriss-hwnasbench")
+    nb201 = spec.for_space("nasbench201")
+    assert nb201.get("default_objective", str) == "balanced" and spec.get("default_objective", str) == "latency"
+    assert nb201.get("energy_pj.mac") != spec.get("energy_pj.mac")
+    assert spec.for_space("fbnet") is spec and spec.for_space(None) is spec
     nb = "nb201:|nor_conv_1x1~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|none~2|"
     by_space = estimate(nb, arch="eyeriss-hwnasbench")
-    assert by_space.latency_ms == pytest.approx(estimate(nb, arch="eyeriss-hwnasbench", objective="balanced").latency_ms)
+    assert by_space.objective == "balanced"
+    assert by_space.latency_ms == pytest.approx(estimate(nb, arch=nb201).latency_ms)
     assert by_space.latency_ms > estimate(nb, arch="eyeriss-hwnasbench", objective="latency").latency_ms
     fb = "fbnet:" + ",".join(["0"] * 22)
-    assert estimate(fb, arch="eyeriss-hwnasbench").latency_ms == pytest.approx(
-        estimate(fb, arch="eyeriss-hwnasbench", objective="latency").latency_ms)
+    assert estimate(fb, arch="eyeriss-hwnasbench").objective == "latency"
 
 
-def test_objective_by_search_space_names_known_spaces():
-    spec = load_spec("eyeriss-hwnasbench")
-    bad = {**spec.data, "objective_by_search_space": {"nasbench301": "balanced"}}
+def test_search_space_overrides_are_checked():
+    data = load_spec("eyeriss-hwnasbench").data
     with pytest.raises(SpecError, match="nasbench301"):
-        rs.configure(bad)
-    bad = {**spec.data, "objective_by_search_space": {"fbnet": "fastest"}}
+        load_spec({**data, "search_space_overrides": {"nasbench301": {"default_objective": "balanced"}}})
+    with pytest.raises(SpecError, match="energy_pj.macs"):
+        load_spec({**data, "search_space_overrides": {"fbnet": {"energy_pj.macs": 1.0}}})
     with pytest.raises(SpecError, match="fastest"):
-        rs.configure(bad)
+        rs.configure(load_spec({**data, "search_space_overrides": {"fbnet": {"default_objective": "fastest"}}})
+                     .for_space("fbnet"))
+
 
 
 def test_dram_overlap_modes():

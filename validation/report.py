@@ -183,8 +183,9 @@ def hwnasbench_section(fig_dir: Path, rel: str, reference=None) -> tuple[list[st
     try:
         ex = hwnasbench_compare.compare_examples()
         lines += ["### Values the HW-NAS-Bench API prints (hwnasbench_examples.yaml)", "",
-                  "The eyeriss-hwnasbench spec's MAC energy and access-energy scale are calibrated on the four "
-                  "published Eyeriss energies (see the spec), so those rows are a fit check, not a validation.", "",
+                  "The eyeriss-hwnasbench energies are calibrated on these Eyeriss energies (NB201: two parameters on "
+                  "network #0's three values and the four NB201 energy extremes EvoXBench quotes; FBNet: the MAC "
+                  "energy on its one value; see the spec), so the energy rows are a fit check, not a validation.", "",
                   _table(ex, {"network": "network", "dataset": "data set", "metric": "metric",
                               "published": "published", "model": "model", "rel_error": "rel. error",
                               "status": "status"},
