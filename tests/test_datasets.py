@@ -114,10 +114,11 @@ def test_layer_graph_iterable():
     graphs = [nasbench201(s) for s in nasbench201_arch_strings()[100:104]] + [fbnet([3] * 22)]
     frame = D.build(graphs, ARCH, workers=0)
     assert list(frame["network"]) == [g.name for g in graphs]
-    for g, lat in zip(graphs, frame["latency_ms"]):
-        assert lat == pytest.approx(estimate(g, ARCH).latency_ms, rel=1e-12)
-    # eyeriss-hwnasbench costs NAS-Bench-201 with DCP's balanced rule and the rest latency-optimal: one
-    # sub-build per objective, rows in the given order
+    for g, lat, en in zip(graphs, frame["latency_ms"], frame["energy_mj"]):
+        est = estimate(g, ARCH)
+        assert lat == pytest.approx(est.latency_ms, rel=1e-12) and en == pytest.approx(est.energy_mj, rel=1e-12)
+    # eyeriss-hwnasbench costs NAS-Bench-201 under its nasbench201 conventions (DCP's balanced rule and units)
+    # and the rest under its defaults: one sub-build per workload space, rows in the given order
     assert list(frame["objective"]) == ["balanced"] * 4 + ["latency"]
     assert frame.attrs["objective"] == {"nasbench201": "balanced", "fbnet": "latency"}
 
