@@ -761,7 +761,7 @@ def _build_one(space, arch, dataset=None, archs=None, sample=None, seed=0, index
         ident_cols = {"network": [g.name for g in table.graphs]}
         # a spec with per-space conventions costs each graph under its own space's: one sub-build per space
         spaces = [g.meta.get("space") for g in table.graphs]
-        if any(spec.for_space(sp) is not spec for sp in spaces):
+        if any(spec.for_space(sp) is not spec for sp in set(spaces)):  # each for_space resolves a copy
             return _build_per_space(table.graphs, spaces, spec, dataset, objective=objective, workers=workers,
                                     scheduler=scheduler, budget=budget, batch=batch, dask_address=dask_address,
                                     checkpoint_dir=checkpoint_dir, progress=progress, network_chunk=network_chunk)
