@@ -183,7 +183,8 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
         vecs = np.stack([gm.layer_vector(l) for l in mac_layers])
         res = gk.search_grid(vecs, computes.astype(np.int64), base.simd_width, wb, pb, rf_list,
                              base.rf_psum_fraction, 0, glb_list, bw_list, base.e_mac, base.e_rf, base.e_glb,
-                             base.e_dram, mapspace == "pow2", gm._OBJ_CODE[objective])
+                             base.e_dram, mapspace == "pow2", gm._OBJ_CODE[objective],
+                             base.layer_boundaries == "overlapped")
         lat = res[:, ci, ri, gi, bi, gk.F_LAT]          # [layers, rows]
         ene = res[:, ci, ri, gi, bi, gk.F_ENE]
         counts = np.array(mac_counts, dtype=float)[:, None]

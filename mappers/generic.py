@@ -57,10 +57,11 @@ error, never a zero cost. Inputs broadcast to the PEs of a K split are read once
 Access-counting conventions (``LayerCost.accesses`` in words, energy from bytes x the spec's pJ/byte):
 
 - ``mac``: the layer's MACs (idle units cost nothing: clock gating).
-- ``rf``: per MAC one weight read, one input read per ``min(simd_units, K/groups)`` MACs (an input is
-  broadcast to the SIMD units of a lane), and a 32-bit partial-sum read + write per ``min(width, C/G*R*S)`` MACs.
+- ``rf``: per MAC one weight read; an input read per pass of up to ``min(simd_units, K/groups)`` SIMD units over
+  the channels a lane holds in the step (the input is broadcast to the pass's units, so a K tile narrower than
+  the units shares it among fewer); a 32-bit partial-sum read + write per ``min(width, C/G*R*S)`` MACs.
 - ``glb`` reads: weights to the lanes once per ``rq`` output pixels, inputs to the lanes once per
-  ``min(simd_units, K/groups)`` MACs, partial sums read back for accumulation ``(nC - 1)`` times per output,
+  lane pass as above, partial sums read back for accumulation ``(nC - 1)`` times per output,
   and every byte drained to DRAM. ``glb`` writes: every byte filled from DRAM (weights replicated into the
   ``pp`` PEs of a row split, inputs into the ``pk`` PEs of a channel split), and a partial sum per output per
   input-channel tile (nC times).
@@ -83,7 +84,8 @@ pure-Python enumeration of every mapping). Each reduction keeps, for every dropp
    classes), its buffer need (grows with t), its compute sum (``(n-1) x ceil(t/u) + ceil(last/u)``, pixels
    coupled with the other pixel dimension through ``ceil(rows_per_PE x cols / lp)``), the input halo
    (rows/columns of input read, summed over tiles), the channel groups touched (grouped conv) and, for energy
-   objectives, the pixels per lane that set register-file reuse. A tile is dropped when a smaller tile of the
+   objectives, the pixels per lane that set register-file reuse and the output channels' lane passes that set
+   the input operand reads. A tile is dropped when a smaller tile of the
    same n is no worse in each of those for every value of the other pixel dimension; that smaller tile then
    gives no more latency, energy or buffer need under every objective and every cell of a memory/bandwidth grid.
    Note that the smallest tile of a trip count is *not* always best: e.g. D=10 in 2 tiles on 4-wide units costs
@@ -145,6 +147,12 @@ BUDGET_PARAMS = {
 NAHAS_PARAMS = ("pes_x", "pes_y", "simd_units", "register_file_kb", "local_memory_mb", "compute_lanes",
                 "io_bandwidth_gbps")
 MAPSPACES = ("exhaustive", "pow2")
+#: ``serial``: a layer's first tile load and its last output drain are on the critical path (layers run
+#: back to back, E2E-Perf's per-layer data-access overheads, ZigZag's onloading/offloading);
+#: ``overlapped``: the engine prefetches the next layer's first tiles and drains the last outputs while
+#: its neighbours compute, so a layer costs its steady state, at least its DRAM bytes over the bandwidth
+#: (Timeloop/AccelForge's convention: latency = max over components).
+LAYER_BOUNDARIES = ("serial", "overlapped")
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,7 @@ class GenericConfig:
     e_dram: float
     mapspace: str
     default_objective: str
+    layer_boundaries: str          # LAYER_BOUNDARIES: whether a layer's first load and last drain are exposed
     params: tuple = ()             # user-facing parameters (name, value), for reports and search
     area: AreaModel | None = field(default=None, compare=False)
     key: tuple = ()
@@ -323,13 +332,14 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
     e = lambda f: spec.get(f"energy_pj.{f}", float, min=0.0) * 1e-12
     mapspace = spec.get("mapper.mapspace", str, choices=MAPSPACES, default="exhaustive")
     objective = check_objective(spec.get("mapper.objective", str, default="latency"))
+    boundaries = spec.get("options.layer_boundaries", str, choices=LAYER_BOUNDARIES, default="serial")
     area = read_area_model(spec) if kind == "pe_array" else None
     fields = dict(name=spec.name, kind=kind, clock_hz=clock_hz, word_bits=word_bits, accumulator_bits=acc_bits,
                   pes_x=pes_x, pes_y=pes_y, lanes=lanes, simd_units=simd, simd_width=width,
                   local_memory_bytes=float(glb), register_file_bytes=float(rf), rf_psum_fraction=rf_frac,
                   accumulator_pixels=acc_pixels, io_bandwidth_gbps=bw, e_mac=e("mac"), e_rf=e("rf_per_byte"),
                   e_glb=e("glb_per_byte"), e_dram=e("dram_per_byte"), mapspace=mapspace,
-                  default_objective=objective)
+                  default_objective=objective, layer_boundaries=boundaries)
     key = ("generic",) + tuple(fields.values())
     return GenericConfig(**fields, params=params, area=area, key=key)
 
@@ -363,7 +373,8 @@ def search_records(vec: np.ndarray, config: GenericConfig, objective: str) -> np
                           config.psum_bytes, np.array([config.register_file_bytes]), config.rf_psum_fraction,
                           config.accumulator_pixels, np.array([config.local_memory_bytes]),
                           np.array([config.bytes_per_cycle]), config.e_mac, config.e_rf, config.e_glb,
-                          config.e_dram, config.mapspace == "pow2", _OBJ_CODE[objective])
+                          config.e_dram, config.mapspace == "pow2", _OBJ_CODE[objective],
+                          config.layer_boundaries == "overlapped")
     return rec[0, 0, 0]
 
 
@@ -462,7 +473,8 @@ def _metrics(vec, config, args) -> np.ndarray:
     return gk.mapping_metrics(vec, tk, tc, tp, tq, order, pk, pp, lane, config.pes, config.lanes, config.simd_units,
                               config.simd_width, config.word_bytes, config.psum_bytes, config.register_file_bytes,
                               config.rf_psum_fraction, config.accumulator_pixels, config.bytes_per_cycle,
-                              config.e_mac, config.e_rf, config.e_glb, config.e_dram)
+                              config.e_mac, config.e_rf, config.e_glb, config.e_dram,
+                              config.layer_boundaries == "overlapped")
 
 
 def evaluate_mapping(layer, config: GenericConfig, mapping: dict) -> LayerCost:

@@ -63,15 +63,18 @@ def _ceil_pair(n, t, last, scale, u):
 
 
 @njit(cache=True)
-def channel_candidates(D, scale, u, kg, grouped, pow2):
+def channel_candidates(D, scale, u, kg, grouped, pow2, split, share):
     """Tile sizes of an output-channel (scale 1, u = channels per PE-lane-SIMD step) or input-channel (scale R*S,
     u = SIMD ways) dimension, ascending. Within one trip count n, a tile t is dropped when a smaller tile t' of
-    the same n has no larger compute sum (n-1)*ceil(t*scale/u) + ceil(last*scale/u) and, for a grouped output
-    channel dimension, no more input channel groups touched. Everything else the cost depends on is the trip
-    count or grows with the tile (buffer need), so t' is at least as good under every objective."""
+    the same n has no larger compute sum (n-1)*ceil(t*scale/u) + ceil(last*scale/u), for a grouped output
+    channel dimension no more input channel groups touched and, with ``split`` > 0 (output channels over
+    `split` lanes, energy objectives), no more lane passes of ``share`` SIMD units (input operand reads).
+    Everything else the cost depends on is the trip count or grows with the tile (buffer need), so t' is at
+    least as good under every objective."""
     out = np.empty(D, np.int64)
     comp = np.empty(D, np.int64)
     grp = np.empty(D, np.int64)
+    passes = np.empty(D, np.int64)
     m = 0
     class_start = 0
     prev_n = -1
@@ -85,15 +88,17 @@ def channel_candidates(D, scale, u, kg, grouped, pow2):
         last = D - (n - 1) * t
         c = _ceil_pair(n, t, last, scale, u)
         g = (n - 1) * _cdiv(t, kg) + _cdiv(last, kg) if grouped else 0
+        ps = (n - 1) * _lane_passes(t, split, share) + _lane_passes(last, split, share) if split > 0 else 0
         dominated = False
         for j in range(class_start, m):
-            if comp[j] <= c and grp[j] <= g:
+            if comp[j] <= c and grp[j] <= g and passes[j] <= ps:
                 dominated = True
                 break
         if not dominated:
             out[m] = t
             comp[m] = c
             grp[m] = g
+            passes[m] = ps
             m += 1
     return out[:m].copy()
 
@@ -190,6 +195,26 @@ def _ceil_sum(D, t, u):
     n = _cdiv(D, t)
     last = D - (n - 1) * t
     return (n - 1) * _cdiv(t, u) + _cdiv(last, u)
+
+
+@njit(cache=True)
+def _lane_passes(t, split, b):
+    """Passes of b SIMD units over a K tile of t channels spread over `split` lanes (ceil(t / split) channels
+    each, the last lane the rest): a lane reads each input word once per pass, broadcast to the pass's units."""
+    c = _cdiv(t, split)
+    full = t // c
+    rem = t - full * c
+    return full * _cdiv(c, b) + (_cdiv(rem, b) if rem > 0 else 0)
+
+
+@njit(cache=True)
+def _input_reads(K, tk, split, b, macs):
+    """Input operand reads from local memory: per output channel's MACs (macs / K), one read per lane pass,
+    summed over the K tiles; b = min(simd_units, K / groups) units can share an input word. A tile with fewer
+    channels per lane than SIMD units shares it among fewer units."""
+    n = _cdiv(K, tk)
+    last = K - (n - 1) * tk
+    return macs / K * ((n - 1) * _lane_passes(tk, split, b) + _lane_passes(last, split, b))
 
 
 @njit(cache=True)
@@ -330,17 +355,20 @@ def _cum(j, F1, F2, F3, F4):
 
 @njit(cache=True)
 def _latency_cycles(comp_total, steps, bw, w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4,
-                    j_w, j_i, j_o):
+                    j_w, j_i, j_o, overlap_ends):
     """Double-buffered tile pipeline: prologue load, then each step transition costs
     max(compute of a step, bytes moved at that transition / bandwidth), then the last compute and drain.
     A transition where the loop at position m advances moves every operand whose innermost changing loop
-    is at m or inside it. Returns (cycles, stall cycles beyond compute)."""
+    is at m or inside it. With `overlap_ends` the prologue load and the final drain run during the
+    neighbouring layers (LAYER_BOUNDARIES "overlapped"): the layer costs its steady-state steps, and never
+    less than all its DRAM bytes over the bandwidth. Returns (cycles, stall cycles beyond compute)."""
     comp = comp_total / steps
     avg_w = w_tr / f_w
     avg_i = i_tr / f_i
     avg_o = (o_final + 2.0 * o_spill) / f_o
-    cycles = (avg_w + avg_i) / bw
-    stall = cycles
+    prologue = (avg_w + avg_i) / bw
+    transfer = prologue
+    cycles = prologue
     prev = 1.0
     for m in range(4):
         cur = F1 if m == 0 else (F2 if m == 1 else (F3 if m == 2 else F4))
@@ -356,15 +384,14 @@ def _latency_cycles(comp_total, steps, bw, w_tr, i_tr, o_final, o_spill, f_w, f_
         if j_o >= m:
             b += avg_o
         t = b / bw
-        if t > comp:
-            cycles += cnt * t
-            stall += cnt * (t - comp)
-        else:
-            cycles += cnt * comp
+        transfer += cnt * t
+        cycles += cnt * (t if t > comp else comp)
     drain = o_final / f_o / bw
+    transfer += drain
     cycles += comp + drain
-    stall += drain
-    return cycles, stall
+    if overlap_ends:
+        cycles = max(cycles - prologue - drain, transfer)
+    return cycles, cycles - comp * steps
 
 
 @njit(cache=True)
@@ -378,7 +405,7 @@ def _rq(rf_bytes, rf_psum_fraction, rq_fixed, vk, pb):
 
 @njit(cache=True)
 def mapping_metrics(L, tk, tc, tp, tq, order, pk, pp, lane, pes, lanes, vk, vc, wb, pb, rf_bytes,
-                    rf_psum_fraction, rq_fixed, bw, e_mac, e_rf, e_glb, e_dram):
+                    rf_psum_fraction, rq_fixed, bw, e_mac, e_rf, e_glb, e_dram, overlap_ends):
     """Every metric of one mapping (the M_* vector). `bw` is in bytes per cycle; energies in J per MAC/byte."""
     out = np.zeros(NM, np.float64)
     N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
@@ -393,17 +420,17 @@ def mapping_metrics(L, tk, tc, tp, tq, order, pk, pp, lane, pes, lanes, vk, vc, 
     w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i, j_o = _order_traffic(
         L, order, nk, nc, npq, i_sweep, wb, pb)
     cycles, stall = _latency_cycles(comp_total, steps, bw, w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o,
-                                    F1, F2, F3, F4, j_w, j_i, j_o)
+                                    F1, F2, F3, F4, j_w, j_i, j_o, overlap_ends)
     # ---- access counts (see the conventions in generic.py) ----
-    b_in = float(min(vk, KG))                 # SIMD units sharing one input element
+    in_reads = _input_reads(K, tk, pk * lk, min(vk, KG), macs)
     v_red = float(min(vc, CG * R * S))        # reduction ways used per SIMD unit
     pix_lane = float(_cdiv(_cdiv(tp, pp) * tq, lp))
     rq = min(_rq(rf_bytes, rf_psum_fraction, rq_fixed, vk, pb), pix_lane)
     o_elems = float(N) * K * P * Q
-    rf_words = macs + macs / b_in + 2.0 * macs / v_red
-    rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
-    glb_reads_b = macs / rq * wb + macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
-    glb_reads_w = macs / rq + macs / b_in + o_elems * (nc - 1) + o_final / wb + o_spill / pb
+    rf_words = macs + in_reads + 2.0 * macs / v_red
+    rf_b = (macs + in_reads) * wb + 2.0 * macs / v_red * pb
+    glb_reads_b = macs / rq * wb + in_reads * wb + o_elems * (nc - 1) * pb + o_final + o_spill
+    glb_reads_w = macs / rq + in_reads + o_elems * (nc - 1) + o_final / wb + o_spill / pb
     glb_writes_b = w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb
     glb_writes_w = w_tr / wb * pp + i_tr / wb * pk + o_spill / pb + o_elems * nc
     dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
@@ -504,7 +531,7 @@ def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, n
 
 @njit(cache=True)
 def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list,
-                 e_mac, e_rf, e_glb, e_dram, pow2, objective):
+                 e_mac, e_rf, e_glb, e_dram, pow2, objective, overlap_ends):
     """Best mapping of layer L for every (rf, glb, bw) cell; glb_list must be ascending.
 
     The mapping space: PE split (pk along K, pp along output rows, pk x pp <= pes), lane split (K or pixels),
@@ -522,9 +549,9 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     SH = int(L[L_SH]); SW = int(L[L_SW]); PH = int(L[L_PH]); PW = int(L[L_PW]); H = int(L[L_H]); W = int(L[L_W])
     cap = glb_list[n_glb - 1]
     latency_obj = objective == OBJ_LATENCY
-    cc = channel_candidates(CG, R * S, vc, 1, False, pow2)
+    cc = channel_candidates(CG, R * S, vc, 1, False, pow2, 0, 1)
     macs = float(N) * K * CG * P * Q * R * S
-    b_in = float(min(vk, KG))
+    b_in = float(min(vk, KG))                 # most SIMD units that can share an input word
     v_red = float(min(vc, CG * R * S))
     o_elems = float(N) * K * P * Q
     w_bytes = float(K) * CG * R * S * wb
@@ -538,10 +565,10 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     for r in range(n_rf):
         rqs[r] = _rq(rf_list[r], rf_psum_fraction, rq_fixed, vk, pb)
     rq_cap = 0.0 if latency_obj else rqs.max()
-    rf_b = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
+    rf_lb = (macs + macs / b_in) * wb + 2.0 * macs / v_red * pb
     # energy every mapping pays: MACs, register file, local-memory reads to the lanes (at the best reuse) and
     # the final outputs through local memory and DRAM
-    e_base = (macs * e_mac + rf_b * e_rf + (macs / b_in * wb + o_elems * wb + macs / max(rqs.max(), 1.0) * wb)
+    e_base = (macs * e_mac + rf_lb * e_rf + (macs / b_in * wb + o_elems * wb + macs / max(rqs.max(), 1.0) * wb)
               * e_glb + o_elems * wb * e_dram)
     worst = np.full((n_glb, n_bw, 2), np.inf)
     for pk in range(1, pes + 1):
@@ -553,7 +580,8 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
             for lane in range(2 if lanes > 1 else 1):
                 lk = lanes if lane == 0 else 1
                 lp = 1 if lane == 0 else lanes
-                ck = channel_candidates(K, 1, pk * lk * vk, KG, G > 1, pow2)
+                ck = channel_candidates(K, 1, pk * lk * vk, KG, G > 1, pow2, 0 if latency_obj else pk * lk,
+                                        min(vk, KG))
                 cp = pixel_candidates(P, pp, lp, SH, PH, R, H, Q, rq_cap, pow2, True)
                 cq = pixel_candidates(Q, pp, lp, SW, PW, S, W, P, rq_cap, pow2, False)
                 rows_of = np.empty(cp.shape[0])
@@ -574,6 +602,8 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                     if need_k > cap:
                         break
                     ksum = _ceil_sum(K, tk, pk * lk * vk)
+                    in_reads = _input_reads(K, tk, pk * lk, min(vk, KG), macs)
+                    rf_b = (macs + in_reads) * wb + 2.0 * macs / v_red * pb
                     nk = _cdiv(K, tk)
                     inch = _in_ch_sum(L, tk)
                     _worst_best(best, worst)
@@ -622,13 +652,13 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                                     (w_tr, i_tr, o_final, o_spill, f_w, f_i, f_o, F1, F2, F3, F4, j_w, j_i,
                                      j_o) = _order_traffic(L, order, nk, nc, npq, i_sweep, wb, pb)
                                     dram_b = w_tr + i_tr + o_final + 2.0 * o_spill
-                                    glb_fixed = (macs / b_in * wb + o_elems * (nc - 1) * pb + o_final + o_spill
+                                    glb_fixed = (in_reads * wb + o_elems * (nc - 1) * pb + o_final + o_spill
                                                  + w_tr * pp + i_tr * pk + o_spill + o_elems * nc * pb)
                                     e_fixed = macs * e_mac + rf_b * e_rf + glb_fixed * e_glb + dram_b * e_dram
                                     for b in range(n_bw):
                                         lat, _st = _latency_cycles(comp_total, steps, bw_list[b], w_tr, i_tr,
                                                                    o_final, o_spill, f_w, f_i, f_o, F1, F2, F3,
-                                                                   F4, j_w, j_i, j_o)
+                                                                   F4, j_w, j_i, j_o, overlap_ends)
                                         for r in range(n_rf):
                                             rq = min(rqs[r], pix_lane)
                                             ene = e_fixed + macs / rq * wb * e_glb
@@ -663,7 +693,7 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
 
 @njit(cache=True, parallel=True)
 def search_grid(layers, computes, vc, wb, pb, rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list,
-                e_mac, e_rf, e_glb, e_dram, pow2, objective):
+                e_mac, e_rf, e_glb, e_dram, pow2, objective, overlap_ends):
     """`search_layer` for every (layer, compute configuration) pair in parallel.
 
     layers: [n_layers, LAYER_FIELDS]; computes: [n_compute, 3] int (pes, lanes, simd_units).
@@ -676,5 +706,5 @@ def search_grid(layers, computes, vc, wb, pb, rf_list, rf_psum_fraction, rq_fixe
         ci = job % ncmp
         out[li, ci] = search_layer(layers[li], computes[ci, 0], computes[ci, 1], computes[ci, 2], vc, wb, pb,
                                    rf_list, rf_psum_fraction, rq_fixed, glb_list, bw_list, e_mac, e_rf, e_glb,
-                                   e_dram, pow2, objective)
+                                   e_dram, pow2, objective, overlap_ends)
     return out

@@ -176,6 +176,55 @@ def test_two_tiles_overlap_transfer_with_compute():
         assert cost.accesses["dram"] == 2 * w + i + 2 * o
 
 
+def test_overlapped_layer_boundaries_hide_the_first_load_and_the_last_drain():
+    """options.layer_boundaries = overlapped: the steady-state steps only, but never less than the layer's
+    DRAM bytes over the bandwidth (the prologue and drain still use the interface, during the neighbours)."""
+    layer = conv2d("c", (1, 8, 6, 6), 16, kernel=1, padding=0)
+    one = {"order": "weight_stationary", "tile": {"K": 16, "C": 8, "P": 6, "Q": 6}, "pe_split": {"K": 1, "P": 1},
+           "lane_split": "K"}
+    two = {**one, "tile": {"K": 8, "C": 8, "P": 6, "Q": 6}}
+    for gbps in (0.08, 1.6, 80.0):
+        serial = cfg(pes_x=1, pes_y=1, compute_lanes=1, simd_units=4, io_bandwidth_gbps=gbps)
+        hidden = cfg(pes_x=1, pes_y=1, compute_lanes=1, simd_units=4, io_bandwidth_gbps=gbps,
+                     **{"options.layer_boundaries": "overlapped"})
+        bpc = gbps / 0.8
+        # one tile: compute alone, or all of its bytes
+        compute = math.ceil(16 / 4) * math.ceil(8 / 4) * 36
+        assert gm.evaluate_mapping(layer, hidden, one).cycles == pytest.approx(
+            max(compute, (16 * 8 + 8 * 36 + 16 * 36) / bpc))
+        # two tiles: one overlapped transition and the last compute, at least every byte's transfer
+        compute = math.ceil(8 / 4) * math.ceil(8 / 4) * 36
+        w, i, o = 8 * 8, 8 * 36, 8 * 36
+        steady = max(compute, (w + o) / bpc) + compute
+        cost = gm.evaluate_mapping(layer, hidden, two)
+        assert cost.cycles == pytest.approx(max(steady, (2 * w + i + 2 * o) / bpc)), gbps
+        assert cost.extra["stall_fraction"] * cost.cycles == pytest.approx(cost.cycles - 2 * compute)
+        # same traffic and energy as serial boundaries, never slower
+        ref = gm.evaluate_mapping(layer, serial, two)
+        assert cost.accesses == ref.accesses and cost.energy_j == ref.energy_j
+        assert cost.cycles <= ref.cycles
+
+
+def test_an_input_word_is_shared_only_by_the_channels_a_lane_holds():
+    """Input operand reads: one per lane pass of the SIMD units over the channels of the step's K tile, so a
+    K tile narrower than the units shares an input among fewer of them (FC 64 -> 10 on 87 SIMD units)."""
+    layer = linear("fc", (1, 64, 1, 1), 10)
+    c = cfg("generic-small")                     # 87 units x 16 ways, one lane, psums per 16 MACs
+    macs = 640
+    for tk, passes in ((10, 1), (5, 2), (2, 5), (4, 3)):     # passes of the K tiles: 10 | 5+5 | 2 x 5 | 4+4+2
+        m = {"order": "weight_stationary", "tile": {"K": tk, "C": 64, "P": 1, "Q": 1},
+             "pe_split": {"K": 1, "P": 1}, "lane_split": "K"}
+        cost = gm.evaluate_mapping(layer, c, m)
+        in_reads = macs / 10 * passes
+        assert cost.accesses["rf"] == pytest.approx(macs + in_reads + 2 * macs / 16), tk
+    # depthwise: every MAC reads its own input
+    dw = conv2d("dw", (1, 8, 6, 6), 8, kernel=3, groups=8, padding=0)
+    m = {"order": "weight_stationary", "tile": {"K": 8, "C": 1, "P": 4, "Q": 4}, "pe_split": {"K": 1, "P": 1},
+         "lane_split": "K"}
+    cost = gm.evaluate_mapping(dw, c, m)
+    assert cost.accesses["rf"] == pytest.approx(dw.macs + dw.macs + 2 * dw.macs / 9)
+
+
 def test_energy_is_accesses_times_reference_table():
     layer = conv2d("c", (1, 32, 14, 14), 64, kernel=3)
     for spec in ("nahas-edge", "generic-medium"):
@@ -245,7 +294,8 @@ def tiny_case(draw):
             simd_units=draw(st.integers(1, 3)), simd_width=draw(st.sampled_from([1, 2, 4])),
             local_memory_mb=draw(st.sampled_from([0.0002, 0.0005, 1.0])),
             io_bandwidth_gbps=draw(st.sampled_from([0.5, 5.0, 50.0])), register_file_kb=0.5,
-            mapspace=draw(st.sampled_from(["exhaustive", "pow2"])))
+            mapspace=draw(st.sampled_from(["exhaustive", "pow2"])),
+            **{"options.layer_boundaries": draw(st.sampled_from(gm.LAYER_BOUNDARIES))})
     return layer, c, draw(st.sampled_from(["latency", "energy", "edp"]))
 
 
@@ -267,7 +317,7 @@ def test_smallest_tile_of_a_trip_count_is_not_always_best():
     """The counter-example behind keeping more than ceil(D/n) per trip count: K=10 on 4-wide SIMD in two
     tiles costs 4 channel steps as 5+5 but 3 as 6+4 (or 8+2, which 6+4 dominates with a smaller buffer)."""
     assert gk._ceil_sum(10, 5, 4) == 4 and gk._ceil_sum(10, 6, 4) == 3 and gk._ceil_sum(10, 8, 4) == 3
-    ks = list(gk.channel_candidates(10, 1, 4, 1, False, False))
+    ks = list(gk.channel_candidates(10, 1, 4, 1, False, False, 0, 1))
     assert 5 in ks and 6 in ks and 8 not in ks
 
 
@@ -286,6 +336,20 @@ def small_layer(draw):
         return conv2d("dw", (1, C, H, H), C, kernel=k, stride=s, groups=C)
     return conv2d("c", (draw(st.integers(1, 2)), C, H, H), draw(st.sampled_from([8, 16, 24, 96])), kernel=k,
                   stride=s)
+
+
+@FAST
+@given(small_layer(), st.sampled_from(ALL_SPECS), st.sampled_from(["latency", "energy", "edp"]))
+def test_overlapped_boundaries_are_never_slower_and_keep_the_floors(layer, spec, objective):
+    serial = cfg(spec)
+    hidden = cfg(spec, **{"options.layer_boundaries": "overlapped"})
+    fast = gm.map_layer(layer, hidden, objective)
+    assert fast.cycles >= layer.macs / hidden.peak_macs_per_cycle * (1 - 1e-12)
+    # every byte still crosses the DRAM interface
+    dram_bytes = sum(v for k, v in fast.energy_j.items() if k == "dram") / hidden.e_dram
+    assert fast.cycles >= dram_bytes / hidden.bytes_per_cycle * (1 - 1e-9)
+    if objective == "latency":
+        assert fast.cycles <= gm.map_layer(layer, serial, objective).cycles * (1 + 1e-12)
 
 
 @FAST
@@ -377,6 +441,8 @@ def test_unknown_and_out_of_range_parameters():
         cfg("generic-small", dsp=8)
     with pytest.raises(SpecError, match="unknown parameter 'pes_x'"):
         cfg("generic-small", pes_x=2)
+    with pytest.raises(SpecError, match=r"options.layer_boundaries.*'hidden'.*serial.*overlapped"):
+        cfg("generic-small", **{"options.layer_boundaries": "hidden"})
     with pytest.raises(ValueError, match="objective"):
         gm.map_layer(conv2d("c", (1, 3, 8, 8), 8), cfg(), "speed")
 

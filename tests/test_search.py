@@ -289,11 +289,11 @@ def test_grid_kernel_equals_cell_by_cell_search(network):
         pes, lanes, vk = int(rng.choice([1, 6, 16])), int(rng.choice([1, 4])), int(rng.choice([16, 128]))
         args = (0.5, 0, )
         grid = gk.search_layer(vec, pes, lanes, vk, 4, 1.0, 4.0, rf, *args, glb, bw, base.e_mac, base.e_rf,
-                               base.e_glb, base.e_dram, True, gk.OBJ_LATENCY)
+                               base.e_glb, base.e_dram, True, gk.OBJ_LATENCY, False)
         for r, g, b in [(0, 0, 0), (4, 4, 4), (2, 1, 3), (0, 4, 0), (3, 0, 4)]:
             one = gk.search_layer(vec, pes, lanes, vk, 4, 1.0, 4.0, rf[r:r + 1], *args, glb[g:g + 1],
                                   bw[b:b + 1], base.e_mac, base.e_rf, base.e_glb, base.e_dram, True,
-                                  gk.OBJ_LATENCY)[0, 0, 0]
+                                  gk.OBJ_LATENCY, False)[0, 0, 0]
             assert grid[r, g, b, gk.F_LAT] == pytest.approx(one[gk.F_LAT], rel=1e-12), (layer.name, r, g, b)
 
 
