@@ -28,7 +28,7 @@ from ..workloads.graph import Layer
 #: Our energy levels -> the AccelForge components that carry them.
 EYERISS_LEVELS = {"dram": ["DRAM"], "glb": ["GLB"], "noc": ["NoC"],
                   "rf": ["IfmapSpad", "FilterSpad", "PsumSpad"], "mac": ["MAC"]}
-GENERIC_LEVELS = {"dram": ["DRAM"], "glb": ["LocalMemory"], "rf": ["RegisterFile"], "mac": ["MAC"]}
+GENERIC_LEVELS = {"dram": ["DRAM"], "glb": ["LocalMemory"], "rf": ["RegisterFile", "OperandRegs"], "mac": ["MAC"]}
 
 
 class ExportError(ValueError):
@@ -122,8 +122,9 @@ def eyeriss_arch(config, rs_filter_rows: int | None = None) -> list:
 
 def generic_arch(config) -> list:
     """Generic engine: DRAM -> local memory (one per PE) -> PEs x lanes (spatial) -> register file (psums)
-    -> SIMD units x ways (spatial) -> MAC. Energies per byte times the word size; DRAM throughput in words per
-    cycle from the spec's GB/s."""
+    -> operand registers (a toll: one register-file access per weight and input word fed to the SIMD units,
+    an input broadcast to the units once, as our model books operand reads) -> SIMD units x ways (spatial)
+    -> MAC. Energies per byte times the word size; DRAM throughput in words per cycle from the spec's GB/s."""
     wb = config.word_bits
     word_bytes = wb / 8
     dram_wpc = config.bytes_per_cycle / word_bytes
@@ -136,6 +137,11 @@ def generic_arch(config) -> list:
                            math.inf, wb, {"keep": "All", "may_keep": "All"})),
         ("Memory", _memory("RegisterFile", int(max(config.register_file_bytes, config.simd_units * 8) * 8),
                            config.e_rf * 1e12 * word_bytes, math.inf, wb, {"keep": "output"})),
+        ("Toll", {"name": "OperandRegs", "leak_power": 0, "area": 0,
+                  "direction": {"input": "down", "weight": "down", "output": "up"},
+                  "tensors": {"keep": "input | weight"},
+                  "actions": [{"name": "read", "energy": float(config.e_rf * 1e12 * word_bytes),
+                               "throughput": "inf", "bits_per_action": wb}]}),
         # The engine's SIMD units hold separate accumulators for different output channels and its ways form
         # a dot-product (adder tree) over the reduction (channels x filter taps): the spatial loops AccelForge
         # may place on them are constrained accordingly, as our mapper's space is.
@@ -190,6 +196,7 @@ def generic_nest(layer: Layer, config, mapping: dict) -> list:
                  output-stationary k p q c, input-stationary c p q k)
     LocalMemory  [all tensors] spatial PE split of the tile over k and p, lanes over k or p
     RegisterFile [psums] of one output pixel x simd_units channels, held while the reduction runs
+    OperandRegs  (toll) every weight and input word fed to the SIMD units, below the reduction's time loops
     SIMD         spatial k over the SIMD units, the reduction (c, then r, s) over the SIMD ways
     For a fully connected layer the batch is the pixel dimension (our Q), as our model folds it; for a
     depthwise layer the output channels are the groups.
@@ -245,6 +252,7 @@ def generic_nest(layer: Layer, config, mapping: dict) -> list:
     nest.append(("T", "c", _ceil(tile["c"], c_w), c_w))
     nest.append(("T", "r", _ceil(d["r"], r_w), r_w))
     nest.append(("T", "s", _ceil(d["s"], s_w), s_w))
+    nest.append(("store", ["I", "Wt"], "OperandRegs"))
     nest.append(("S", kvar, units, 1, "units"))
     nest.append(("S", "c", c_w, 1, "ways"))
     nest.append(("S", "r", r_w, 1, "ways"))
@@ -252,6 +260,7 @@ def generic_nest(layer: Layer, config, mapping: dict) -> list:
     return nest
 
 
+GENERIC_TOLLS = ("OperandRegs",)
 GENERIC_SPATIAL = {"pes": ("pes", "PE"), "lanes": ("lanes", "PE"), "units": ("units", "SIMD"),
                    "ways": ("ways", "SIMD")}
 
@@ -261,7 +270,8 @@ def generic_mapping_nodes(nest: list) -> list:
     out = []
     for entry in nest:
         if entry[0] == "store":
-            out.append(("Storage", {"tensors": list(entry[1]), "component": entry[2]}))
+            kind = "Toll" if entry[2] in GENERIC_TOLLS else "Storage"
+            out.append((kind, {"tensors": list(entry[1]), "component": entry[2]}))
             continue
         kind, var, trips, tile_shape = entry[:4]
         if trips <= 1:

@@ -48,7 +48,7 @@ def run(only: str | None, specs, layers, redo: bool) -> int:
         done = set() if redo else _done(path)
         # the mapper's cost grows with the MACs: small layers first so results arrive early
         if what == "mapper_rs_array":
-            todo_here = [t for t in todo if t[0].startswith("eyeriss")]
+            todo_here = [t for t in todo if t[0] in C.EYERISS_SPECS]
         else:
             todo_here = todo
         for spec, kind, layer in sorted(todo_here, key=lambda t: (t[2].macs, t[0])) if what != "fixed" else todo_here:
