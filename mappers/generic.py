@@ -98,7 +98,8 @@ pure-Python enumeration of every mapping). Each reduction keeps, for every dropp
 4. Branch and bound, every objective: latency >= total compute cycles (every step costs at least its compute)
    and >= (weights + inputs + outputs moved) / bandwidth (every byte crosses the DRAM interface once per fetch);
    energy >= the energy every mapping of the subtree pays (MACs, register file, lane reads at the largest
-   register-file reuse of the grid, partial-sum writes for the chosen input-channel tiling, each weight and
+   register-file reuse of the grid, input operand reads for the chosen output-channel tiling, partial-sum
+   writes for the chosen input-channel tiling, each weight and
    input fetched and copied into the PEs at least once, outputs written once). Bounds from the chosen outer
    tiles (inputs at least the smallest halo of the remaining candidates; each bandwidth of the grid) cut a
    subtree only when, at the smallest local memory the subtree needs, its objective bound exceeds the worst

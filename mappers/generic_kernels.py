@@ -609,7 +609,10 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                     _worst_best(best, worst)
                     in_lb = float(N) * inch * rows_min * cols_min * wb      # inputs fetched at least once
                     bytes_lb = w_bytes + in_lb + o_elems * wb
-                    e_k = e_base + (w_bytes * pp + in_lb * pk + o_elems * pb) * e_glb + (w_bytes + in_lb) * e_dram
+                    # e_base books the input operand reads at the widest sharing; this K tiling's lane passes add
+                    # (in_reads - macs / b_in) register-file and local-memory reads
+                    e_k = (e_base + (in_reads - macs / b_in) * wb * (e_rf + e_glb)
+                           + (w_bytes * pp + in_lb * pk + o_elems * pb) * e_glb + (w_bytes + in_lb) * e_dram)
                     if _cut(objective, float(N) * ksum * csum_min * pix_lb, bytes_lb, e_k, bw_list, worst,
                             glb_list, need_k):
                         continue
