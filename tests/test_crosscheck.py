@@ -92,7 +92,7 @@ def test_fixed_comparison_figures():
     assert n == len(C.crosscheck_layers()) * len(C.SPECS)
     # every pair outside the tolerance names its explanation
     from accelmodel.validation.report import EXPLANATIONS
-    bad = fixed[~(fixed["energy_ok"] & fixed["latency_ok"] & fixed["dram_ok"])]
+    bad = fixed[~(fixed["energy_ok"] & fixed["latency_ok"] & fixed["dram_ok"] & fixed["words_ok"])]
     for why in bad["why"]:
         assert why and all(key in EXPLANATIONS for key in why.split(", ")), why
 

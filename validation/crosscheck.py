@@ -268,11 +268,15 @@ def _rel(a: float, b: float) -> float:
 
 
 def disagreement_reasons(r: dict, layer: Layer, config, mapping: dict | None = None) -> list[str]:
-    """Keys of `report.EXPLANATIONS` that account for a pair outside the tolerance: the layer's own
-    traits first, then the level whose energy differs most."""
-    if r["energy_ok"] and r["latency_ok"] and r["dram_ok"]:
+    """Keys of `report.EXPLANATIONS` that account for a pair outside the tolerance in energy, latency or the
+    words of any level: the layer's own traits first, then each level whose words differ, then (energy only)
+    the level whose energy differs most."""
+    levels_off = [lv for lv in _levels(config) if lv not in ("mac", "dram")
+                  and abs(r.get(f"rel_words_{lv}", 0.0)) > TOLERANCE]
+    if r["energy_ok"] and r["latency_ok"] and r["dram_ok"] and not levels_off:
         return []
     eyeriss = isinstance(config, E.EyerissConfig)
+    paradigm = "eyeriss" if eyeriss else "generic"
     out = []
     if any(p > 0 for p in getattr(layer, "padding", (0, 0))) and layer.op == "conv2d":
         out.append("padding")
@@ -280,10 +284,11 @@ def disagreement_reasons(r: dict, layer: Layer, config, mapping: dict | None = N
         out.append("generic_latency")
     if eyeriss and mapping and not r["energy_ok"] and mapping.get("c0", 1) * layer.S == 1:
         out.append("eyeriss_psum_c0s1")
+    out += [f"{paradigm}_{lv}" for lv in levels_off]
     if not r["energy_ok"] and not out:
         levels = [lv for lv in _levels(config) if f"ours_energy_{lv}_pj" in r]
         worst = max(levels, key=lambda lv: abs(r[f"ours_energy_{lv}_pj"] - r[f"af_energy_{lv}_pj"]))
-        out.append(f"{'eyeriss' if eyeriss else 'generic'}_{worst}")
+        out.append(f"{paradigm}_{worst}")
     return out
 
 
@@ -319,6 +324,7 @@ def fixed_comparison(af_rows: pd.DataFrame | None = None) -> pd.DataFrame:
         r["energy_ok"] = abs(r["rel_energy"]) <= TOLERANCE
         r["latency_ok"] = abs(r["rel_latency"]) <= TOLERANCE
         r["dram_ok"] = abs(r["rel_words_dram"]) <= TOLERANCE
+        r["words_ok"] = all(abs(r[f"rel_words_{lv}"]) <= TOLERANCE for lv in _levels(config))
         r["why"] = ", ".join(disagreement_reasons(r, as_costed(layer, config), config, mine.mapping))
         rows.append(r)
     return pd.DataFrame(rows)
