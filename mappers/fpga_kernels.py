@@ -348,6 +348,20 @@ def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes,
 
 
 @njit(cache=True)
+def _probe(t, t_dsp, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
+           ddr_bpc, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev, best_w, best_k):
+    """One probe of the period search: whether a design meets period t (never below t_dsp, where no design
+    fits the DSP budget); a design that does is copied into best_w / best_k."""
+    if t < t_dsp or not _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget,
+                                  bram_budget, ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev,
+                                  bram_dev):
+        return False
+    best_w[:] = arg_w
+    best_k[:] = arg_k
+    return True
+
+
+@njit(cache=True)
 def engine_order(tn_arr, tm_arr, dsp_arr, dsp_budget):
     """Engines within the DSP budget, by DSP (ties: fewer input lanes first)."""
     ne = tn_arr.shape[0]
@@ -553,12 +567,9 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
     t_lo = lo * (1.0 - 1e-12)
     t = lo
     while True:
-        if t >= t_dsp and _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget,
-                                    bram_budget, ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev,
-                                    bram_dev):
+        if _probe(t, t_dsp, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
+                  ddr_bpc, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev, best_w, best_k):
             found = True
-            best_w[:] = arg_w
-            best_k[:] = arg_k
             break
         if t > hi * 4.0:  # t_dsp <= hi: dsp_cycles is at most the 1 x 1 engines' cycles
             break
@@ -567,12 +578,9 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
     t_hi = t
     while found and t_hi - t_lo > 1e-3 * t_hi:
         t = math.sqrt(t_lo * t_hi)
-        if t >= t_dsp and _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget,
-                                    bram_budget, ddr_bpc * t, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev,
-                                    bram_dev):
+        if _probe(t, t_dsp, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, dsp_budget, bram_budget,
+                  ddr_bpc, f, arg_w, arg_k, dsp_tot, bram_tot, ddr_tot, dsp_dev, bram_dev, best_w, best_k):
             t_hi = t
-            best_w[:] = arg_w
-            best_k[:] = arg_k
         else:
             t_lo = t
     if not found:
