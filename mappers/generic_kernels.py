@@ -503,6 +503,15 @@ def _worst_best(best, worst):
 
 
 @njit(cache=True)
+def _objective_value(objective, lat, ene):
+    if objective == OBJ_LATENCY:
+        return lat
+    if objective == OBJ_ENERGY:
+        return ene
+    return lat * ene
+
+
+@njit(cache=True)
 def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, need):
     """True when a subtree cannot improve any cell: all its mappings need >= `need` bytes of local memory, take
     at least max(compute bound, bytes / bandwidth) cycles and at least `lb_energy` J. At the smallest local
@@ -514,12 +523,7 @@ def _cut(objective, lb_compute, lb_bytes, lb_energy, bw_list, worst, glb_list, n
     eps = 1e-9   # the bounds are summed in another order than the costs
     for b in range(bw_list.shape[0]):
         lat = max(lb_compute, lb_bytes / bw_list[b])
-        if objective == OBJ_LATENCY:
-            v = lat
-        elif objective == OBJ_ENERGY:
-            v = lb_energy
-        else:
-            v = lat * lb_energy
+        v = _objective_value(objective, lat, lb_energy)
         w_obj = worst[g0, b, 0]
         if v > w_obj * (1.0 + eps):
             continue
@@ -665,12 +669,7 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                                         for r in range(n_rf):
                                             rq = min(rqs[r], pix_lane)
                                             ene = e_fixed + macs / rq * wb * e_glb
-                                            if objective == OBJ_LATENCY:
-                                                obj = lat
-                                            elif objective == OBJ_ENERGY:
-                                                obj = ene
-                                            else:
-                                                obj = lat * ene
+                                            obj = _objective_value(objective, lat, ene)
                                             rec = best[r, g0, b]
                                             if _better(obj, lat, ene, rec):
                                                 rec[F_OBJ] = obj
