@@ -346,14 +346,15 @@ def mapper_comparison(af_rows: pd.DataFrame | None = None, af_rs_rows: pd.DataFr
         mine = ours(af["spec"], layer)
         free_edp = af["af_energy_pj"] * af["af_cycles"]
         key = (af["spec"], af["layer"])
-        held = af["spec"] in EYERISS_SPECS and key in rs.index
+        eyeriss = af["spec"] in EYERISS_SPECS
+        held = eyeriss and key in rs.index
         chosen = rs.loc[key] if held else af
         af_edp = chosen["af_energy_pj"] * chosen["af_cycles"]
         r = {"spec": af["spec"], "layer": af["layer"], "kind": kind,
              "ours_energy_pj": mine.energy_total_pj, "ours_cycles": mine.cycles, "ours_edp": mine.edp,
              "af_energy_pj": chosen["af_energy_pj"], "af_cycles": chosen["af_cycles"], "af_edp": af_edp,
-             "af_array": "rs" if held else ("free" if af["spec"] in EYERISS_SPECS else "engine"),
-             "af_free_edp": free_edp if af["spec"] in EYERISS_SPECS else math.nan,
+             "af_array": "rs" if held else ("free" if eyeriss else "engine"),
+             "af_free_edp": free_edp if eyeriss else math.nan,
              "edp_ratio": mine.edp / af_edp, "af_mapper_seconds": chosen["af_mapper_seconds"]}
         r["edp_ok"] = r["edp_ratio"] <= EDP_SLACK
         rows.append(r)
