@@ -136,6 +136,19 @@ def glb_words(shape, mp):
     return ifmap + psum
 
 
+@njit(cache=True, inline="always")
+def _add_dram(core, d_w, dram_act, hw):
+    """Cycles once the DRAM transfers (weights d_w, activations dram_act, in words) join the on-chip pace
+    `core` per the spec's overlap mode (OVERLAP_*), and whether DRAM sets or adds to them."""
+    bw = hw[HW_BW_DRAM]
+    if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL:
+        t = (dram_act + d_w) / bw
+        return max(core, t), t > core
+    if hw[HW_DRAM_OVERLAP] == OVERLAP_WEIGHTS:
+        return max(core, d_w / bw) + dram_act / bw, True
+    return core + (dram_act + d_w) / bw, True
+
+
 @njit(cache=True)
 def mapping_cost(shape, mp, hw, out):
     """Fill `out` (float64[NCOST]) with the cycles, accesses and energy of mapping `mp`."""
@@ -190,17 +203,9 @@ def mapping_cost(shape, mp, hw, out):
     if noc / hw[HW_BW_NOC] > cycles:
         cycles = noc / hw[HW_BW_NOC]
         bound = 3
-    dram_cycles = dram / hw[HW_BW_DRAM]
-    if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL:
-        if dram_cycles > cycles:
-            cycles = dram_cycles
-            bound = 1
-    elif hw[HW_DRAM_OVERLAP] == OVERLAP_WEIGHTS:
-        cycles = max(cycles, d_w / hw[HW_BW_DRAM]) + dram_act / hw[HW_BW_DRAM]
-        bound = 4
-    else:
-        cycles += dram_cycles
-        bound = 4
+    cycles, dram_bound = _add_dram(cycles, d_w, dram_act, hw)
+    if dram_bound:
+        bound = 1 if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL else 4
 
     dense = shape[L_DENSE]
     out[CO_CYCLES] = cycles
@@ -268,18 +273,14 @@ def _cycles_energy(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
     compute = macs / float(R * e1 * m1 * c1 * g1)
     d_i = m3 * n_i
     d_o = (2.0 * c3 - 1.0) * n_o
-    dram = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE] + e3 * n3 * n_w
+    d_w = e3 * n3 * n_w
+    dram_act = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE]
+    dram = dram_act + d_w
     glb = d_i + m3 * m2 * n_i + 2.0 * c3 * (c2 - 1.0) * n_o + n_o
     a_i = m3 * m2 * m1 * R * (E / H) * n_i
     noc = a_i + e3 * e1 * n3 * n_w + max(c3 * c2 * (c1 * R - 1.0), 1.0) * n_o
     rf = a_i * m0 * S * (F / W) + e3 * e1 * n3 * F * n_w + max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
-    cycles = max(compute, glb / hw[HW_BW_GLB], noc / hw[HW_BW_NOC])
-    if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL:
-        cycles = max(cycles, dram / hw[HW_BW_DRAM])
-    elif hw[HW_DRAM_OVERLAP] == OVERLAP_WEIGHTS:
-        cycles = max(cycles, e3 * n3 * n_w / hw[HW_BW_DRAM]) + (d_i + d_o) * hw[HW_DRAM_ACT_SCALE] / hw[HW_BW_DRAM]
-    else:
-        cycles += dram / hw[HW_BW_DRAM]
+    cycles, _ = _add_dram(max(compute, glb / hw[HW_BW_GLB], noc / hw[HW_BW_NOC]), d_w, dram_act, hw)
     energy = (macs * hw[HW_E_MAC] * hw[HW_MAC_SCALE] * shape[L_DENSE] + rf * hw[HW_E_RF] * hw[HW_RF_SCALE]
               + noc * hw[HW_E_NOC] + glb * hw[HW_E_GLB] + dram * hw[HW_E_DRAM] + cycles * hw[HW_E_IDLE])
     return cycles, energy
