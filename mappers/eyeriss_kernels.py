@@ -14,8 +14,12 @@ ICASSP 2020):
   m0 c0 n0  -- RF level: filters, channels and images a PE interleaves in its scratchpads
   m1 c1 e1 g1 -- spatial: the logical PE set is R filter rows x e1 output rows; it is replicated m1 x c1 x g1
                times (different filters / channels / groups) on the physical array; HW_PLACEMENT says
-               how sets fit: ``count`` (the PE count bounds them, sets being folded into strips) or
-               ``stacked`` (a set is R rows x e1 <= cols columns and copies stack along the rows)
+               how sets fit: ``count`` (the PE count bounds them, sets being folded into strips),
+               ``stacked`` (a set is R rows x e1 <= cols columns and copies stack along the rows) or
+               ``grid`` (the physical rows x cols array: a set's R filter rows and its c1 channel copies
+               run down the rows, its e1 output rows across the columns, and the m1 x g1 filter/group
+               copies are split between the two: R c1 a <= rows and e1 b <= cols with a b = m1 g1);
+               HW_SPATIAL_GROUPS = 0 keeps g1 = 1 (groups run one after another)
   m2 c2 g2  -- GLB level: passes over filters, channels and groups while the ifmap tile stays in the GLB
   m3 c3 e3 n3 -- DRAM level: ifmap re-fetches (m3), partial-sum spills (c3), output-row strips (e3) and
                image groups (n3)
@@ -55,8 +59,9 @@ MAP_NAMES = ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1", "e3", "n0", "
 # ---- hardware vector ------------------------------------------------------------------------------
 (HW_PES, HW_ROWS, HW_SPAD_IFMAP, HW_SPAD_FILTER, HW_SPAD_PSUM, HW_GLB_WORDS, HW_BW_DRAM, HW_BW_GLB,
  HW_BW_NOC, HW_E_MAC, HW_E_RF, HW_E_NOC, HW_E_GLB, HW_E_DRAM, HW_E_IDLE, HW_MAC_SCALE, HW_RF_SCALE,
- HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT, HW_PSUM_SPILLS, HW_MIN_E1) = range(23)
-NHW = 23
+ HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT, HW_PSUM_SPILLS, HW_MIN_E1,
+ HW_SPATIAL_GROUPS) = range(24)
+NHW = 24
 #: HW_DRAM_OVERLAP values: which DRAM transfers run while the array computes.
 OVERLAP_NONE = 0     # every DRAM transfer adds to the compute time
 OVERLAP_ALL = 1      # double-buffered everything: the slower of compute and DRAM sets the time
@@ -65,7 +70,8 @@ OVERLAP_NAMES = ("none", "all", "weights")
 #: HW_PLACEMENT values: how PE sets are placed on the physical array.
 PLACEMENT_COUNT = 0   # any set shape fits while the PE count allows (sets folded into strips; DNN-Chip Predictor)
 PLACEMENT_STACKED = 1  # a set is R rows x e1 <= cols columns; copies stack along the rows (R x copies <= rows)
-PLACEMENT_NAMES = ("count", "stacked")
+PLACEMENT_GRID = 2  # rows hold R x c1 x a, columns e1 x b, with a x b = m1 x g1 (filter/group copies on either axis)
+PLACEMENT_NAMES = ("count", "stacked", "grid")
 
 # ---- cost vector (what `mapping_cost` returns) ------------------------------------------------------
 (CO_CYCLES, CO_COMPUTE, CO_MACS, CO_PES_USED, CO_A_DRAM, CO_A_GLB, CO_A_NOC, CO_A_RF, CO_E_MAC, CO_E_RF,
@@ -101,9 +107,10 @@ def check_mapping(shape, mp, hw):
         return 0
     if R > hw[HW_ROWS]:
         return -6
-    if (hw[HW_PSUM_SPILLS] == 0 and mp[MAP_C3] > 1) or mp[MAP_E1] < min(hw[HW_MIN_E1], E):
+    if ((hw[HW_PSUM_SPILLS] == 0 and mp[MAP_C3] > 1) or mp[MAP_E1] < min(hw[HW_MIN_E1], E)
+            or (hw[HW_SPATIAL_GROUPS] == 0 and mp[MAP_G1] > 1)):
         return -7
-    if not _sets_fit(R, mp[MAP_E1], mp[MAP_M1] * mp[MAP_C1] * mp[MAP_G1], hw):
+    if not _sets_fit(R, mp[MAP_E1], mp[MAP_C1], mp[MAP_M1] * mp[MAP_G1], hw):
         return -1
     if mp[MAP_N0] * mp[MAP_C0] * S > hw[HW_SPAD_IFMAP]:
         return -2
@@ -117,11 +124,27 @@ def check_mapping(shape, mp, hw):
 
 
 @njit(cache=True, inline="always")
-def _sets_fit(R, e1, copies, hw):
-    """Whether `copies` logical PE sets of R x e1 fit the physical array (monotone in e1 and copies)."""
+def _sets_fit(R, e1, c1, mg, hw):
+    """Whether c1 x mg logical PE sets of R x e1 fit the physical array (c1 channel copies; mg = m1 g1
+    filter and group copies). Monotone in e1 and c1 for every placement; in mg only under ``count`` and
+    ``stacked`` (under ``grid`` 10 copies may not split over the array where 12 do), so the search ends a
+    loop over m1 or g1 only at `_pes_fit`, which is monotone everywhere."""
     if hw[HW_PLACEMENT] == PLACEMENT_STACKED:
-        return e1 <= hw[HW_COLS] and R * copies <= hw[HW_ROWS]
-    return R * e1 * copies <= hw[HW_PES]
+        return e1 <= hw[HW_COLS] and R * c1 * mg <= hw[HW_ROWS]
+    if hw[HW_PLACEMENT] == PLACEMENT_GRID:
+        row_room = hw[HW_ROWS] // (R * c1)
+        col_room = hw[HW_COLS] // e1
+        for a in range(1, min(mg, row_room) + 1):
+            if mg % a == 0 and mg // a <= col_room:
+                return True
+        return False
+    return R * e1 * c1 * mg <= hw[HW_PES]
+
+
+@njit(cache=True, inline="always")
+def _pes_fit(R, e1, c1, mg, hw):
+    """The PE count alone: necessary for `_sets_fit` under every placement and monotone in every factor."""
+    return R * e1 * c1 * mg <= hw[HW_PES]
 
 
 @njit(cache=True)
@@ -365,18 +388,22 @@ def _search(shape, hw, objective, ext):
                 for e1 in dE:
                     if e1 < min_e1:
                         continue
-                    if not _sets_fit(R, e1, 1, hw):
+                    if not _sets_fit(R, e1, 1, 1, hw):
                         if binding == 0:
                             binding = -1
                         break
                     in_rows = (e1 - 1) * U + R
                     for g1 in dG:
-                        if not _sets_fit(R, e1, g1, hw):
+                        if g1 > 1 and hw[HW_SPATIAL_GROUPS] == 0:
                             break
+                        if not _pes_fit(R, e1, 1, g1, hw):
+                            break
+                        if not _sets_fit(R, e1, 1, g1, hw):
+                            continue
                         for c1 in dC:
                             if (C // c0) % c1 != 0:
                                 continue
-                            if not _sets_fit(R, e1, g1 * c1, hw):
+                            if not _sets_fit(R, e1, c1, g1, hw):  # larger c1, and any m1 copies, fail too
                                 break
                             ifmap_words = n0 * g1 * c0 * c1 * in_rows * in_cols
                             if ifmap_words + n0 * g1 * m0 * e1 * F > hw[HW_GLB_WORDS]:
@@ -386,8 +413,10 @@ def _search(shape, hw, objective, ext):
                             for m1 in dM:
                                 if (M // m0) % m1 != 0:
                                     continue
-                                if not _sets_fit(R, e1, g1 * c1 * m1, hw):
+                                if not _pes_fit(R, e1, c1, g1 * m1, hw):
                                     break
+                                if not _sets_fit(R, e1, c1, g1 * m1, hw):
+                                    continue
                                 for m2 in dM:
                                     if (M // (m0 * m1)) % m2 != 0:
                                         continue

@@ -99,6 +99,7 @@ class EyerissConfig:
     placement: str
     psum_spills: bool
     min_set_rows: int
+    spatial_groups: bool
     e_elementwise_pj: float
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
     #: `hw` with the unit energies the mapper ranks mappings by (`selection_energy_pj`; else `hw` itself)
@@ -155,6 +156,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         placement=g("pe_array.placement", str, choices=K.PLACEMENT_NAMES),
         psum_spills=g("mapping_space.psum_spills", bool, default=True),
         min_set_rows=g("mapping_space.min_set_rows", int, min=1, default=1),
+        spatial_groups=g("mapping_space.spatial_groups", bool, default=True),
         e_elementwise_pj=g("energy_pj.elementwise", float, min=0.0),
     )
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
@@ -185,6 +187,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     hw[K.HW_DRAM_OVERLAP] = K.OVERLAP_NAMES.index(cfg_fields["dram_overlap"])
     hw[K.HW_PSUM_SPILLS] = 1.0 if cfg_fields["psum_spills"] else 0.0
     hw[K.HW_MIN_E1] = cfg_fields["min_set_rows"]
+    hw[K.HW_SPATIAL_GROUPS] = 1.0 if cfg_fields["spatial_groups"] else 0.0
     hw_select = hw
     if spec.has("selection_energy_pj"):
         # the mapper ranks mappings by these unit energies; the reported energy uses energy_pj
@@ -288,8 +291,9 @@ def _layer_cost(layer: Layer, config: EyerissConfig, shape: np.ndarray, mp: np.n
     }
     accesses = {"rf": float(cost[K.CO_A_RF]), "noc": float(cost[K.CO_A_NOC]), "glb": float(cost[K.CO_A_GLB]),
                 "dram": float(cost[K.CO_A_DRAM])}
-    array_macs = float(cost[K.CO_MACS])
-    util = array_macs / (cycles * config.pes) if cycles > 0 else 0.0
+    # The layer's own MACs, not the array's work: a depthwise layer costed as a dense conv (conventions.grouped_conv
+    # = dense) or a pooling window run on the array keeps PEs busy without doing the layer's MACs.
+    util = layer.macs / (cycles * config.pes) if cycles > 0 else 0.0
     bound = K.BOUND_NAMES[int(cost[K.CO_BOUND])]
     extra = {"bound": bound, "pes_used": int(cost[K.CO_PES_USED]), "glb_words_used": int(cost[K.CO_GLB_USED]),
              "mappings_evaluated": int(evaluated)}
@@ -333,7 +337,8 @@ def _capacity_detail(what: str, config: EyerissConfig, shape) -> str:
              "glb": f"global buffer {config.glb_words} words (one input row strip and its psums do not fit)",
              "mapping_space": f"the spec's mapping space (mapping_space.psum_spills={config.psum_spills}: c3 must "
                               f"be 1 when false; mapping_space.min_set_rows={config.min_set_rows}: e1 must reach it "
-                              "unless the layer has fewer output rows)"}
+                              f"unless the layer has fewer output rows; mapping_space.spatial_groups="
+                              f"{config.spatial_groups}: g1 must be 1 when false)"}
     return sizes.get(what, what)
 
 

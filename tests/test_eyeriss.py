@@ -16,7 +16,10 @@ from accelmodel.mappers import eyeriss_rs as rs
 from accelmodel.specs import SpecError, load_spec
 from accelmodel.workloads import conv2d, elementwise, linear, nasbench201, pool
 
-SPECS = ("eyeriss", "eyeriss-hwnasbench")
+#: eyeriss-hwnasbench as it applies to NAS-Bench-201 networks: DNN-Chip Predictor's conventions (count placement,
+#: adds as DRAM traffic, its unit energies); its defaults follow HW-NAS-Bench's FBNet tables (grid placement).
+DCP = load_spec("eyeriss-hwnasbench").for_space("nasbench201")
+SPECS = ("eyeriss", "eyeriss-hwnasbench", DCP)
 OBJECTIVES = ("latency", "energy", "edp")
 ALL_OBJECTIVES = rs.OBJECTIVES  # plus "balanced" (DNN-Chip Predictor's rule), which is not monotone in resources
 
@@ -98,13 +101,13 @@ def test_layer_cost_record_and_estimate_frame():
 
 
 def test_add_costs_its_traffic_exactly():
-    cfg = config_of("eyeriss-hwnasbench")
+    cfg = config_of(DCP)
     add = elementwise("a", "add", (1, 32, 16, 16), 3)
     cost = rs.map_layer(add, cfg, "latency")
     words = 4 * 32 * 16 * 16  # three inputs read, one output written
     assert cost.accesses["dram"] == words
     assert cost.cycles == pytest.approx(words / cfg.bw_elementwise)
-    assert cost.energy_j["dram"] == pytest.approx(words * cfg.e_dram_pj * 1e-12)
+    assert cost.energy_j["dram"] == pytest.approx(words * cfg.e_elementwise_pj * 1e-12)
 
 
 def test_pooling_follows_the_dense_conv_convention():
@@ -247,14 +250,14 @@ def test_more_resources_never_make_the_optimum_worse(layer, spec, objective, gro
 
 
 def test_stacked_placement_respects_the_array_geometry():
-    cfg = config_of("eyeriss-hwnasbench", {"pe_array.placement": "stacked"})
+    cfg = config_of(DCP, {"pe_array.placement": "stacked"})
     for layer in (conv2d("c1", (1, 16, 32, 32), 16, 1, 1, 0), conv2d("c3", (1, 64, 8, 8), 64, 3, 1, 1)):
         shape = rs.layer_shape(layer, cfg)
         mp, cost, _, _ = K.search(shape, cfg.hw, 0)
         f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
         assert f["e1"] <= cfg.pe_cols
         assert shape[K.L_R] * f["m1"] * f["c1"] * f["g1"] <= cfg.pe_rows
-        count = rs.map_layer(layer, config_of("eyeriss-hwnasbench"), "latency")
+        count = rs.map_layer(layer, config_of(DCP), "latency")
         assert cost[K.CO_CYCLES] >= count.cycles  # stacking is a subset of the count rule's placements
 
 
@@ -283,7 +286,7 @@ def test_evaluate_mapping_rejects_illegal_and_unknown_factors():
     with pytest.raises(rs.MappingError, match="does not divide"):
         rs.evaluate_mapping(layer, cfg, {"m0": 3})
     # unbounded bandwidths: the cycles are the compute cycles, MACs / PEs in use
-    ok = rs.evaluate_mapping(layer, config_of("eyeriss-hwnasbench"), {"m0": 4, "e1": 16, "m1": 2, "c1": 1, "c2": 16})
+    ok = rs.evaluate_mapping(layer, config_of(DCP), {"m0": 4, "e1": 16, "m1": 2, "c1": 1, "c2": 16})
     assert ok.extra["pes_used"] == 3 * 16 * 2
     assert ok.cycles == pytest.approx(16 * 32 * 16 * 16 * 9 / (3 * 16 * 2))
 
@@ -299,7 +302,7 @@ def test_strided_input_moves_the_span_its_windows_cover(spec):
     """A 1x1 convolution with stride 2 on a 16x16 plane reads rows and columns 0..14: its ifmap DRAM traffic
     is that 15x15 span (the last row and column are never fetched), the same as the unstrided layer on a
     15x15 plane with the same mapping; a 3x3 stride-2 'same' convolution spans the whole plane."""
-    cfg = config_of(spec)
+    cfg = config_of(spec, {"pe_array.placement": "count"})  # a 16-row set: wider than a 14-column grid
     mapping = {"m0": 8, "m1": 4, "e1": 8, "c2": 16}
     strided = rs.evaluate_mapping(conv2d("s2", (1, 16, 16, 16), 32, 1, 2, 0), cfg, mapping)
     whole = rs.evaluate_mapping(conv2d("s2", (1, 16, 16, 16), 32, 1, 1, 0), cfg, {**mapping, "e1": 16})
@@ -318,7 +321,7 @@ def test_balanced_objective_is_dcp_total_optimal_rule():
     """The NB201 1x1 cell conv (16 -> 16, 32x32): DCP's rule (energy and latency each normalised by their worst
     mapping, ranked in its unit energies) settles on 64 PEs although 128 would halve the latency -- the
     mapping HW-NAS-Bench's Eyeriss latencies reflect."""
-    cfg = config_of("eyeriss-hwnasbench")
+    cfg = config_of(DCP)
     layer = conv2d("c1", (1, 16, 32, 32), 16, 1, 1, 0)
     fast = rs.map_layer(layer, cfg, "latency")
     dcp = rs.map_layer(layer, cfg, "balanced")
@@ -327,7 +330,7 @@ def test_balanced_objective_is_dcp_total_optimal_rule():
 
 
 def test_mapping_space_limits_are_respected():
-    cfg = config_of("eyeriss-hwnasbench")
+    cfg = config_of(DCP)
     assert not cfg.psum_spills and cfg.min_set_rows == 2
     for layer in (conv2d("a", (1, 64, 8, 8), 64, 3, 1, 1), conv2d("b", (1, 184, 4, 4), 184, 1, 1, 0)):
         for objective in ALL_OBJECTIVES:
@@ -406,3 +409,76 @@ def test_dram_overlap_modes():
         assert costs[mode].energy_total_j == pytest.approx(costs["none"].energy_total_j, rel=1e-12)
     with pytest.raises(SpecError, match="dram_overlap"):
         config_of("eyeriss", {"options.dram_overlap": True})
+
+
+# ---- the grid placement and sequential groups (HW-NAS-Bench's FBNet tables) --------------------------------
+
+def _grid_split(R, e1, c1, mg, cfg):
+    """A split a x b = mg of the filter/group copies that puts the sets on the rows x cols grid, or None."""
+    for a in range(1, mg + 1):
+        if mg % a == 0 and R * c1 * a <= cfg.pe_rows and e1 * (mg // a) <= cfg.pe_cols:
+            return a, mg // a
+    return None
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=conv_layers(), objective=st.sampled_from(OBJECTIVES))
+def test_grid_mappings_fit_the_physical_array(layer, objective):
+    """Under `grid` the chosen sets fit the 12 x 14 array (filter rows and channel copies down, output rows across,
+    filter copies split between the two), and the grid is never faster than the PE-count rule it refines."""
+    cfg = config_of("eyeriss-hwnasbench")
+    assert cfg.placement == "grid"
+    shape = rs.layer_shape(layer, cfg)
+    mp, cost, _, _ = K.search(shape, cfg.hw, rs.OBJECTIVE_CODES[objective])
+    f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
+    assert f["g1"] == 1  # mapping_space.spatial_groups: false
+    assert _grid_split(int(shape[K.L_R]), f["e1"], f["c1"], f["m1"] * f["g1"], cfg) is not None
+    count = K.search(shape, config_of("eyeriss-hwnasbench", {"pe_array.placement": "count"}).hw, 0)[1]
+    if objective == "latency":
+        assert cost[K.CO_CYCLES] >= count[K.CO_CYCLES] * (1 - 1e-12)
+
+
+def test_grid_known_answers_from_hwnasbench_fbnet():
+    """Per-layer cycles the FBNet calibration file's block differences pin down (250 MHz, unbounded bandwidth):
+    112 -> 112 1x1 on 8x8 maps on 8 x 14 = 112 PEs, 112 -> 336 on 12 x 14 = 168; one 3x3 depthwise channel on a
+    32x32 map on a 3 x 8 set (4 strips of 8 rows, 3 x 32 = 96 cycles each), so k5 - k3 on 16 channels is 4,096
+    cycles."""
+    cfg = config_of("eyeriss-hwnasbench")
+    c112 = rs.map_layer(conv2d("a", (1, 112, 8, 8), 112, 1, 1, 0), cfg, "latency")
+    c336 = rs.map_layer(conv2d("b", (1, 112, 8, 8), 336, 1, 1, 0), cfg, "latency")
+    assert (c112.cycles, c112.extra["pes_used"]) == (7168, 112)
+    assert (c336.cycles, c336.extra["pes_used"]) == (14336, 168)
+    dw3 = rs.map_layer(conv2d("dw3", (1, 16, 32, 32), 16, 3, 1, 1, groups=16), cfg, "latency")
+    dw5 = rs.map_layer(conv2d("dw5", (1, 16, 32, 32), 16, 5, 1, 2, groups=16), cfg, "latency")
+    assert dw3.extra["pes_used"] == 24 and dw3.cycles == 16 * 4 * 32 * 3
+    assert dw5.cycles - dw3.cycles == 4096
+    assert dw3.utilization == pytest.approx(dw3.macs / (168 * dw3.cycles))  # 1/7: 24 of 168 PEs busy
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=conv_layers(), objective=st.sampled_from(OBJECTIVES))
+def test_sequential_groups_cost_the_groups_one_after_another(layer, objective):
+    """mapping_space.spatial_groups: false costs a grouped layer as its groups run one by one: G x the cost of
+    one group's conv (C/G -> K/G), cycles and energy alike."""
+    if layer.groups == 1:
+        return
+    cfg = config_of("eyeriss-hwnasbench")
+    G = layer.groups
+    one = conv2d("one", (layer.N, layer.C // G, layer.H, layer.W), layer.K // G, layer.kernel, layer.stride,
+                 layer.padding)
+    whole, single = rs.map_layer(layer, cfg, objective), rs.map_layer(one, cfg, objective)
+    assert whole.cycles == pytest.approx(G * single.cycles, rel=1e-12)
+    assert whole.energy_total_j == pytest.approx(G * single.energy_total_j, rel=1e-12)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_utilization_is_macs_over_pe_cycles(spec):
+    """utilization = the layer's MACs / (PEs x cycles), also where the array does other work (a depthwise layer,
+    pooling run on the PEs)."""
+    cfg = config_of(spec)
+    for layer in (conv2d("dw", (1, 96, 16, 16), 96, 3, 1, 1, groups=96), conv2d("g2", (1, 32, 16, 16), 32, 1, 1, 0,
+                                                                                 groups=2),
+                  conv2d("c", (1, 32, 16, 16), 64, 3, 1, 1), pool("p", (1, 16, 16, 16), "avg", 3, 1)):
+        cost = rs.map_layer(layer, cfg, "latency")
+        assert cost.utilization == pytest.approx(layer.macs / (cfg.pes * cost.cycles), rel=1e-12)
+        assert cost.utilization <= 1
