@@ -302,6 +302,16 @@ def _layer_cost(layer: Layer, config: EyerissConfig, shape: np.ndarray, mp: np.n
                      extra=extra)
 
 
+def grid_split(R: int, e1: int, c1: int, copies: int, config: EyerissConfig) -> tuple[int, int]:
+    """How a legal `grid` mapping lays its `copies` (m1 x g1) filter/group copies out: (down the rows, across the
+    columns), the first split with the fewest rows that fits beside the R x c1 rows and e1 columns of the sets."""
+    for down in range(1, copies + 1):
+        if copies % down == 0 and R * c1 * down <= config.pe_rows and e1 * (copies // down) <= config.pe_cols:
+            return down, copies // down
+    raise MappingError(f"{copies} copies of an {R} x {e1} PE set ({c1} channel copies) do not fit the "
+                       f"{config.pe_rows} x {config.pe_cols} grid")
+
+
 def format_mapping(shape: np.ndarray, mp: np.ndarray, cost: np.ndarray, config: EyerissConfig) -> str:
     """One line: the PE set and its replication, then the RF, GLB and DRAM factors."""
     f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))

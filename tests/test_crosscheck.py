@@ -138,8 +138,17 @@ def test_exported_nest_covers_every_rank(kind, c, k, hw, stride, spec):
     mine = C.ours(spec, layer)
     dims = X.layer_dims(layer)
     if spec.startswith("eyeriss"):
-        nodes = X.mapping_nodes(X.eyeriss_nest(layer, mine.mapping), dims, {"*": ("array", "PE")})
+        nest = X.eyeriss_nest(layer, mine.mapping, config)
+        nodes = X.mapping_nodes(nest, dims, {"*": ("array", "PE")})
         assert nodes[-1][0] == "Compute"
+        # each array dimension holds no more than its fanout (grid: 12 rows, 14 columns)
+        fanout = {"rows": config.pe_rows, "cols": config.pe_cols, "array": config.pes}
+        used: dict = {}
+        for kind_, var, *rest in (e for e in nest if e[0] == "S"):
+            name = rest[1][0] if len(rest) > 1 else "array"
+            used[name] = used.get(name, 1) * rest[0]
+        assert all(used[n] <= fanout[n] for n in used)
+        assert set(used) == ({"rows", "cols"} if config.placement == "grid" else {"array"})
     else:
         nest = X.generic_nest(layer, config, mine.mapping)
         for var in "ngmcpqrs":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+from ..mappers.eyeriss_rs import grid_split
 from ..workloads.graph import Layer
 
 #: Our energy levels -> the AccelForge components that carry them.
@@ -87,17 +88,32 @@ def _memory(name: str, size_bits, energy_pj: float, words_per_cycle: float, bits
 
 def eyeriss_arch(config, rs_filter_rows: int | None = None) -> list:
     """Eyeriss: DRAM -> GLB (ifmaps and psums; filters pass the chip's small filter bank, which our model does
-    not cost as a level, JSSC Sec. V-A) -> NoC (a toll per word delivered) ->
-    PE array (one spatial dimension of rows x cols PEs: our ``count`` placement lets a PE set take any shape
-    the PE count allows) -> ifmap / filter / psum spads -> MAC.
+    not cost as a level, JSSC Sec. V-A) -> NoC (a toll per word delivered) -> PE array -> ifmap / filter / psum
+    spads -> MAC.
+
+    The PE array follows the spec's placement: ``count`` and ``stacked`` as one spatial dimension of rows x cols
+    PEs (``count`` lets a PE set take any shape the PE count allows); ``grid`` as the physical rows x cols
+    array, filter rows, channels, filters and groups down the rows, output rows, filters and groups across the
+    columns.
 
     ``rs_filter_rows``: restrict the array to the row-stationary spatial space of our mapper -- all R filter
     rows of a layer (pass its R) spread over PEs (the PE set's height), and besides them only output rows
     (e1), filters (m1), channels (c1) and groups (g1). None leaves every rank free."""
     b = config.word_bits
-    rs_bounds = [] if rs_filter_rows is None else [
-        {"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1},
-        {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}]
+    if config.placement == "grid":
+        down, across = [], []
+        if rs_filter_rows is not None:
+            down = [{"expression": "~(r | c | m | g)", "operator": "==", "value": 1},
+                    {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}]
+            across = [{"expression": "~(p | m | g)", "operator": "==", "value": 1}]
+        spatial = [dict({"name": "rows", "fanout": config.pe_rows}, **({"loop_bounds": down} if down else {})),
+                   dict({"name": "cols", "fanout": config.pe_cols}, **({"loop_bounds": across} if across else {}))]
+    else:
+        rs_bounds = [] if rs_filter_rows is None else [
+            {"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1},
+            {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}]
+        spatial = [dict({"name": "array", "fanout": config.pe_rows * config.pe_cols},
+                        **({"loop_bounds": rs_bounds} if rs_bounds else {}))]
     nodes = [
         ("Memory", _memory("DRAM", "inf", config.e_dram_pj, config.bw_dram, b,
                            {"keep": "All", "may_keep": "All"})),
@@ -108,9 +124,7 @@ def eyeriss_arch(config, rs_filter_rows: int | None = None) -> list:
                   "tensors": {"keep": "All"},
                   "actions": [{"name": "read", "energy": float(config.e_noc_pj), "throughput": float(config.bw_noc),
                                "bits_per_action": b}]}),
-        ("Container", {"name": "PE", "spatial": [dict(
-            {"name": "array", "fanout": config.pe_rows * config.pe_cols},
-            **({"loop_bounds": rs_bounds} if rs_bounds else {}))]}),
+        ("Container", {"name": "PE", "spatial": spatial}),
         ("Memory", _memory("FilterSpad", config.spad_filter * b, config.e_rf_pj, math.inf, b, {"keep": "weight"})),
         ("Memory", _memory("IfmapSpad", config.spad_ifmap * b, config.e_rf_pj, math.inf, b, {"keep": "input"})),
         ("Memory", _memory("PsumSpad", config.spad_psum * b, config.e_rf_pj, math.inf, b, {"keep": "output"})),
@@ -156,27 +170,39 @@ def generic_arch(config) -> list:
     return nodes
 
 
-def eyeriss_nest(layer: Layer, factors: dict) -> list:
+def eyeriss_nest(layer: Layer, factors: dict, config=None) -> list:
     """Our RS factors as a loop nest (outer -> inner; entries are ``("T"|"S", var, trips)`` or
-    ``("store", tensors, component)``):
+    ``("store", tensors, component)``; a spatial entry may name its array dimension as a fourth element):
 
     DRAM  n3, e3 (output-row strips), m3 (ifmap re-fetches), c3 (psum spills: innermost at this level, so
           each extra channel pass writes the outputs and reads them back)
     GLB   [ifmap, psum] g2, m2, c2
     NoC   (toll on every word sent to the array)
-    PEs   spatial r (the R filter rows of a set), p (e1 output rows), m1, c1, g1
+    PEs   spatial r (the R filter rows of a set), p (e1 output rows), m1, c1, g1; with `config` on a ``grid``
+          placement, r, c1 and the filter/group copies laid down go on the rows, p and the copies laid across on
+          the columns (`eyeriss_rs.grid_split`)
     spads filter spad [weights] above q (a PE slides its filter rows along q), ifmap + psum spads below, then
           n0, m0, c0, s (the psum spad accumulates m0 x n0 sums over c0 x S)
     """
     d = layer_dims(layer)
     f = {k: int(v) for k, v in factors.items()}
+    if config is not None and config.placement == "grid":
+        down, _ = grid_split(d["r"], f["e1"], f["c1"], f["m1"] * f["g1"], config)
+        m_down = math.gcd(down, f["m1"])
+        g_down = down // m_down
+        rows, cols = ("rows", "PE"), ("cols", "PE")
+        array = [("S", "r", d["r"], rows), ("S", "c", f["c1"], rows), ("S", "m", m_down, rows),
+                 ("S", "g", g_down, rows), ("S", "p", f["e1"], cols), ("S", "m", f["m1"] // m_down, cols),
+                 ("S", "g", f["g1"] // g_down, cols)]
+    else:
+        array = [("S", "r", d["r"]), ("S", "p", f["e1"]), ("S", "m", f["m1"]), ("S", "c", f["c1"]), ("S", "g", f["g1"])]
     return [
         ("store", ["I", "Wt", "O"], "DRAM"),
         ("T", "n", f["n3"]), ("T", "p", f["e3"]), ("T", "m", f["m3"]), ("T", "c", f["c3"]),
         ("store", ["I", "O"], "GLB"),
         ("T", "g", f["g2"]), ("T", "m", f["m2"]), ("T", "c", f["c2"]),
         ("store", ["I", "Wt", "O"], "NoC"),
-        ("S", "r", d["r"]), ("S", "p", f["e1"]), ("S", "m", f["m1"]), ("S", "c", f["c1"]), ("S", "g", f["g1"]),
+        *array,
         ("store", ["Wt"], "FilterSpad"),
         ("T", "q", d["q"]),
         ("store", ["I"], "IfmapSpad"), ("store", ["O"], "PsumSpad"),
@@ -307,7 +333,7 @@ def mapping_nodes(nest: list, dims: dict, spatial: dict[str, tuple[str, str]], c
             continue
         node = {"rank_variable": var, "tile_shape": int(inner)}
         if kind == "S":
-            name, comp = spatial[var] if var in spatial else spatial["*"]
+            name, comp = entry[3] if len(entry) > 3 else (spatial[var] if var in spatial else spatial["*"])
             node.update(name=name, component=comp)
             out.append(("Spatial", node))
         else:

@@ -179,7 +179,8 @@ def export_spec(spec_name: str, layer: Layer, mapping: dict | None, rs_array: bo
     nodes = None
     if mapping is not None:
         if isinstance(config, E.EyerissConfig):
-            nodes = X.mapping_nodes(X.eyeriss_nest(layer, mapping), X.layer_dims(layer), {"*": ("array", "PE")})
+            nodes = X.mapping_nodes(X.eyeriss_nest(layer, mapping, config), X.layer_dims(layer),
+                                    {"*": ("array", "PE")})
         else:
             nodes = X.generic_mapping_nodes(X.generic_nest(layer, config, mapping))
     return X.spec_yaml(_arch(config, layer, rs_array), X.workload(layer, config.word_bits), nodes)
