@@ -86,19 +86,46 @@ def fbnet_example(examples):
 
 
 def test_fbnet_example_latency(examples):
-    """A network from a space the profile was not calibrated on (FBNet, all k3_e1 blocks, CIFAR-100)."""
+    """FBNet, all k3_e1 blocks, CIFAR-100: nothing of the FBNet rule is fitted on latency."""
     entry, est = fbnet_example(examples)
     ref = entry["cifar100"]["eyeriss_latency"]
     print(f"FBNet k3_e1 x22 CIFAR-100: latency {est.latency_ms:.4f} ms (ref {ref:.4f})")
     assert est.latency_ms == pytest.approx(ref, rel=0.10)
+    assert est.latency_ms == pytest.approx(ref, rel=0.01)  # regression guard: -0.4 % under the grid rule
 
 
 def test_fbnet_example_energy(examples):
-    """The profile's MAC energy and access-energy scale are calibrated on the four example energies (see the
-    spec), so this checks the calibration holds with the mappings the search picks; held-out data judge it."""
+    """The defaults' one energy scale is fitted on this value (see the spec), so this checks the fit holds with the
+    mappings the search picks; the issue's bound is 5 %."""
     entry, est = fbnet_example(examples)
     print(f"FBNet k3_e1 x22 CIFAR-100: energy {est.energy_mj:.4f} mJ (ref {entry['cifar100']['eyeriss_energy']:.4f})")
-    assert est.energy_mj == pytest.approx(entry["cifar100"]["eyeriss_energy"], rel=0.10)
+    assert est.energy_mj == pytest.approx(entry["cifar100"]["eyeriss_energy"], rel=0.05)
+
+
+#: HW-NAS-Bench's Eyeriss latency of the all-k3_e1 FBNet network on ImageNet, as its API prints it (quoted in issue
+#: 13; not in the reference folder's files): 18.1 ms.
+FBNET_IMAGENET_K3E1_EYERISS_MS = 18.1
+
+
+def test_fbnet_imagenet_example_latency():
+    """ImageNet (224x224, stem stride 2, 1984-channel header, 7x7 global pool): the CIFAR-100 rule unchanged."""
+    est = estimate(get("fbnet:" + ",".join(["0"] * 22), dataset="imagenet"), "eyeriss-hwnasbench")
+    print(f"FBNet k3_e1 x22 ImageNet: latency {est.latency_ms:.3f} ms (HW-NAS-Bench {FBNET_IMAGENET_K3E1_EYERISS_MS})")
+    assert est.latency_ms == pytest.approx(FBNET_IMAGENET_K3E1_EYERISS_MS, rel=0.10)
+
+
+def test_fbnet_cifar100_calibration_latency(reference):
+    """500 FBNet networks (CIFAR-100): Kendall tau-b >= 0.95 on values rounded to 1 ns and MAPE <= 5 % (issue 13),
+    with tighter regression guards for what the grid rule reaches (tau-b 0.98, MAPE 0.55 %, max 1.7 %)."""
+    from accelmodel.validation import hwnasbench_compare as H
+
+    res = H.compare(H.load_fbnet_reference(), "cifar100", space="fbnet")["eyeriss_latency_ms"]
+    a = res["agreement"]
+    print(f"eyeriss-hwnasbench FBNet CIFAR-100 (n={a.n}): Kendall tau-b {a.kendall_tau:.4f}, MAPE {a.mape:.2%}, "
+          f"max {a.max_ape:.2%}")
+    assert a.n == 500
+    assert a.kendall_tau >= 0.95 and a.mape <= 0.05
+    assert a.kendall_tau >= 0.97 and a.mape <= 0.01 and a.max_ape <= 0.03
 
 
 # ---- the Eyeriss chip (eyeriss) ----------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Our models against HW-NAS-Bench's published NAS-Bench-201 metrics.
+"""Our models against HW-NAS-Bench's published NAS-Bench-201 and FBNet metrics.
 
-Reference tables: the calibration CSV in the reference folder (1,000 CIFAR-10 networks: `index`, `arch_str`,
-`eyeriss_latency_ms`, `fpga_latency_ms`) or a user's full HW-NAS-Bench pickle (``HW-NAS-Bench-v1_0.pickle``:
-``data["nasbench201"][dataset]`` holds ``config[i]["arch_str"]`` and one list per metric, e.g.
-``eyeriss_latency``, ``eyeriss_energy``, ``fpga_latency``, ``fpga_energy``; ms and mJ).
+Reference tables: the NAS-Bench-201 calibration CSV in the reference folder (1,000 CIFAR-10 networks: `index`,
+`arch_str`, `eyeriss_latency_ms`, `fpga_latency_ms`) or a user's full HW-NAS-Bench pickle
+(``HW-NAS-Bench-v1_0.pickle``: ``data["nasbench201"][dataset]`` holds ``config[i]["arch_str"]`` and one list per
+metric, e.g. ``eyeriss_latency``, ``eyeriss_energy``, ``fpga_latency``, ``fpga_energy``; ms and mJ); the FBNet
+calibration CSV (500 CIFAR-100 networks: `op_idx_list`, 22 space-separated op indices, and the same latency
+columns).
 
 Which of our specs answers which column is `METRIC_SPECS`; a spec that is not installed (e.g. the FPGA model
 before it lands) is reported as "model not available", never guessed.
@@ -46,6 +48,23 @@ def calibration_csv() -> Path:
     return reference_dir() / "hwnasbench_nb201_cifar10_calibration.csv"
 
 
+def fbnet_calibration_csv() -> Path:
+    return reference_dir() / "hwnasbench_fbnet_cifar100_calibration.csv"
+
+
+def load_fbnet_reference(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The FBNet reference table: `index` (row number), `op_idx_list` (lists of 22 ints) and its metric columns."""
+    path = Path(path) if path is not None else fbnet_calibration_csv()
+    if not path.exists():
+        raise FileNotFoundError(f"HW-NAS-Bench FBNet reference {path} does not exist (set ACCELMODEL_REFERENCE_DIR)")
+    frame = pd.read_csv(path)
+    if "op_idx_list" not in frame.columns:
+        raise ValueError(f"{path}: missing column 'op_idx_list'; found {list(frame.columns)}")
+    frame["op_idx_list"] = [[int(t) for t in str(text).split()] for text in frame["op_idx_list"]]
+    frame.insert(0, "index", np.arange(len(frame)))
+    return frame
+
+
 def load_reference(path: str | os.PathLike | None = None, dataset: str = "cifar10") -> pd.DataFrame:
     """Reference table with `index`, `arch_str` and whichever of METRIC_SPECS' columns the file has."""
     path = Path(path) if path is not None else calibration_csv()
@@ -85,23 +104,32 @@ def spec_available(name: str) -> bool:
         return False
 
 
-def predict(arch_strs, spec_name: str, dataset: str = "cifar10") -> pd.DataFrame:
-    """Our latency (ms) and energy (mJ) of NAS-Bench-201 networks on one spec (batch 1), in input order.
+#: search space -> the reference column naming each network
+NETWORK_COLUMNS = {"nasbench201": "arch_str", "fbnet": "op_idx_list"}
+
+
+def predict(archs, spec_name: str, dataset: str = "cifar10", space: str = "nasbench201") -> pd.DataFrame:
+    """Our latency (ms) and energy (mJ) of networks of `space` on one spec (batch 1), in input order: NAS-Bench-201
+    arch strings or FBNet op lists.
 
     The dataset builder does the work: each unique layer costed once under a layer-additive mapper, and a
     whole-network mapper's batch path (or `map_network`) otherwise."""
-    table = build("nasbench201", spec_name, dataset, archs=list(arch_strs))
+    table = build(space, spec_name, dataset, archs=list(archs))
     return table[["latency_ms", "energy_mj"]].reset_index(drop=True)
 
 
 def compare(reference: pd.DataFrame, dataset: str = "cifar10", limit: int | None = None,
-            specs: dict | None = None) -> dict:
+            specs: dict | None = None, space: str = "nasbench201") -> dict:
     """Per reference column: the pairs (`frame`) and their `stats.Agreement`, or a reason it is missing.
 
     `limit` takes an evenly spaced subset of the rows (the full 15,625-network pickle takes minutes);
-    `specs` overrides METRIC_SPECS entries ({reference column: (spec name or path, "latency_ms"|"energy_mj")})."""
+    `specs` overrides METRIC_SPECS entries ({reference column: (spec name or path, "latency_ms"|"energy_mj")});
+    `space` is ``nasbench201`` (networks in `arch_str`) or ``fbnet`` (in `op_idx_list`)."""
     from .stats import agreement
 
+    if space not in NETWORK_COLUMNS:
+        raise ValueError(f"space {space!r} is not one of {list(NETWORK_COLUMNS)}")
+    key = NETWORK_COLUMNS[space]
     ref = reference
     if limit is not None and len(ref) > limit:
         ref = ref.iloc[np.linspace(0, len(ref) - 1, limit).round().astype(int)].reset_index(drop=True)
@@ -114,8 +142,8 @@ def compare(reference: pd.DataFrame, dataset: str = "cifar10", limit: int | None
             out[column] = {"spec": spec_name, "status": f"model not available (spec {spec_name!r} is not installed)"}
             continue
         if spec_name not in predictions:
-            predictions[spec_name] = predict(ref["arch_str"], spec_name, dataset)
-        frame = pd.DataFrame({"index": ref["index"], "arch_str": ref["arch_str"],
+            predictions[spec_name] = predict(ref[key], spec_name, dataset, space)
+        frame = pd.DataFrame({"index": ref["index"], key: ref[key],
                               "reference": ref[column].to_numpy(float),
                               "predicted": predictions[spec_name][metric].to_numpy(float)})
         out[column] = {"spec": spec_name, "status": "ok", "frame": frame,
