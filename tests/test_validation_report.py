@@ -100,7 +100,9 @@ def test_write_report(reference, tmp_path):
         assert heading in text
     assert "Kendall tau-b" in text
     pngs = list((tmp_path / "figures").glob("*.png"))
-    assert any(p.name.startswith("hwnasbench_cifar10_eyeriss_latency") for p in pngs)
+    for space, dataset in (("nasbench201", "cifar10"), ("fbnet", "cifar100")):
+        assert any(p.name.startswith(f"hwnasbench_{space}_{dataset}_eyeriss_latency") for p in pngs)
+    assert "### FBNet: calibration CSV (500 CIFAR-100 networks)" in text
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # every image the report links exists
@@ -129,8 +131,15 @@ def test_predictions_match_per_network_estimates(reference, spec):
     from accelmodel import estimate
     from accelmodel.workloads import nasbench201
 
+    from accelmodel.workloads import fbnet
+
     arches = list(pd.read_csv(reference / "hwnasbench_nb201_cifar10_calibration.csv")["arch_str"].head(6))
     got = hwnasbench_compare.predict(arches, spec)
     expected = [estimate(nasbench201(a), spec) for a in arches]
+    assert np.allclose(got["latency_ms"], [e.latency_ms for e in expected], rtol=1e-12)
+    assert np.allclose(got["energy_mj"], [e.energy_mj for e in expected], rtol=1e-12)
+    ops = list(hwnasbench_compare.load_fbnet_reference()["op_idx_list"].head(4))
+    got = hwnasbench_compare.predict(ops, spec, "cifar100", space="fbnet")
+    expected = [estimate(fbnet(o, "cifar100"), spec) for o in ops]
     assert np.allclose(got["latency_ms"], [e.latency_ms for e in expected], rtol=1e-12)
     assert np.allclose(got["energy_mj"], [e.energy_mj for e in expected], rtol=1e-12)
