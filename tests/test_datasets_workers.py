@@ -29,6 +29,23 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _children(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is `pid` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    args = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                out.append(args)
+    return out
+
+
 def _wait_gone(pids, timeout=20.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -95,9 +112,9 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
         pids = [int(p) for p in parent.stdout.readline().split()]
         assert len(pids) == 2 and all(_alive(p) for p in pids)
         time.sleep(1.0)  # the workers are in their task
-        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent.pid)], capture_output=True,
-                                  text=True, timeout=30).stdout
-        assert "resource_tracker" not in children
+        children = _children(parent.pid)
+        assert sum("accelmodel.datasets.worker" in args for args in children) == 2
+        assert not any("resource_tracker" in args for args in children)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
         assert _wait_gone(pids) == []
