@@ -4,7 +4,12 @@
     >>> net = accelmodel.workloads.get("alexnet")
     >>> est = accelmodel.estimate(net, arch="eyeriss")
     >>> est.latency_ms, est.energy_mj, est.layers.head()
+
+`accelmodel.datasets`, `.search`, `.hwnasbench`, `.plots` and `.validation` are imported on first use
+(PEP 562), so ``import accelmodel`` stays as fast as before and ``accelmodel.datasets.build(...)`` just works.
 """
+
+import importlib
 
 from . import workloads
 from .estimate import Estimate, estimate
@@ -12,3 +17,16 @@ from .specs import ArchSpec, SpecError, available_specs, load_spec
 
 __version__ = "0.1.0"
 __all__ = ["workloads", "estimate", "Estimate", "load_spec", "available_specs", "ArchSpec", "SpecError"]
+
+#: Submodules imported when first used as attributes of the package.
+_LAZY_SUBMODULES = ("datasets", "search", "hwnasbench", "plots", "validation")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -53,18 +53,25 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="totals and layers as JSON")
     fmt.add_argument("--csv", action="store_true", help="the per-layer table as CSV")
 
-    b = sub.add_parser("build", help="a whole-space table (parquet or HW-NAS-Bench pickle)")
-    b.add_argument("space", help="nasbench201 or fbnet")
-    b.add_argument("--arch", required=True, type=_split, help="spec name(s), comma-separated")
+    b = sub.add_parser("build", help="a whole-space table (parquet or HW-NAS-Bench pickle), or the HW-NAS-Bench "
+                                     "drop-in file (`build hwnasbench --out HW-NAS-Bench-v1_0.pickle`)")
+    b.add_argument("space", help="nasbench201, fbnet, or hwnasbench (both spaces, every data set and metric key of "
+                                 "HW-NAS-Bench-v1_0.pickle)")
+    b.add_argument("--arch", type=_split, default=None, help="spec name(s), comma-separated (not for hwnasbench)")
     b.add_argument("--dataset", type=_split, default=None, help="data set(s), comma-separated")
     b.add_argument("--out", required=True, help="output path: .parquet, .pickle or .pkl")
     b.add_argument("--sample", type=_positive_int, default=None, help="number of random networks")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=_non_negative_int, default=None, help="seed of --sample (default 0)")
     b.add_argument("--archs-file", default=None,
-                   help="networks to build, one per line (NAS-Bench-201 arch strings or FBNet op lists)")
-    b.add_argument("--index-file", default=None, help="NAS-Bench-201 index: CSV (index,arch_str) or HW-NAS-Bench pickle")
+                   help="networks to build, one per line (NAS-Bench-201 arch strings or indices, FBNet op lists)")
+    b.add_argument("--index-file", default=None, help="NAS-Bench-201 index: CSV (index,arch_str) or HW-NAS-Bench "
+                                                       "pickle (default: NAS-Bench-201's own order, generated)")
+    b.add_argument("--merge", default=None, metavar="ORIGINAL.pickle",
+                   help="hwnasbench: copy the measured devices' values from HW-NAS-Bench's original file")
+    b.add_argument("--overwrite", action="store_true", help="replace --out if it exists (default: add to a pickle, "
+                                                            "refuse a parquet file)")
     b.add_argument("--objective", default=None, help=OBJECTIVE_HELP)
-    b.add_argument("--batch", type=_positive_int, default=1)
+    b.add_argument("--batch", type=_positive_int, default=None, help="batch size (default 1)")
     b.add_argument("--workers", type=_non_negative_int, default=None, help="local processes (default: all cores)")
     b.add_argument("--dask", default=None, metavar="ADDRESS", help="dask.distributed scheduler, tcp://host:port")
     b.add_argument("--no-progress", action="store_true")
@@ -132,19 +139,51 @@ def _estimate(args) -> int:
     return 0
 
 
+#: `build` options that only apply to some spaces: option -> the spaces that take it.
+_BUILD_ONLY_FOR = {"arch": ("nasbench201", "fbnet"), "dataset": ("nasbench201", "fbnet"),
+                   "sample": ("nasbench201", "fbnet"), "seed": ("nasbench201", "fbnet"),
+                   "archs_file": ("nasbench201", "fbnet"), "index_file": ("nasbench201",),
+                   "objective": ("nasbench201", "fbnet"), "batch": ("nasbench201", "fbnet"),
+                   "merge": ("hwnasbench",)}
+
+
+def _read_archs_file(path: str) -> list[str]:
+    if os.path.isdir(path):
+        raise ValueError(f"--archs-file {path!r} is a folder; give a text file with one network per line")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--archs-file {path!r} does not exist")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+    except UnicodeDecodeError:
+        raise ValueError(f"--archs-file {path!r} is not a text file (one network per line)") from None
+    return [int(line) if line.isascii() and line.isdigit() else line for line in lines]  # NAS-Bench-201 indices
+
+
 def _build(args) -> int:
-    from .datasets import build_many, check_writable
+    from .datasets import build_hwnasbench, build_many, check_writable
 
     check_writable(args.out)  # before any work
-    archs = None
-    if args.archs_file:
-        with open(args.archs_file) as fh:
-            archs = [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+    for option, spaces in _BUILD_ONLY_FOR.items():
+        if getattr(args, option) is not None and args.space in ("nasbench201", "fbnet", "hwnasbench") \
+                and args.space not in spaces:
+            raise ValueError(f"--{option.replace('_', '-')} does not apply to `build {args.space}` (only to "
+                             f"{' / '.join(spaces)})")
+    if args.space == "hwnasbench":
+        build_hwnasbench(args.out, merge=args.merge, workers=args.workers, dask_address=args.dask,
+                         progress=not args.no_progress, overwrite=args.overwrite)
+        print(f"wrote {args.out}: HW-NAS-Bench-v1_0 layout (nasbench201 and fbnet; eyeriss-hwnasbench, fpga-zc706"
+              f"{', measured devices from ' + args.merge if args.merge else ', measured devices NaN'})")
+        return 0
+    if args.arch is None:
+        raise ValueError(f"`build {args.space}` needs --arch (spec names, see `accelmodel archs`)")
+    archs = _read_archs_file(args.archs_file) if args.archs_file else None
     datasets = args.dataset or [None]
     frames = build_many(args.space, args.arch, datasets, out=args.out, archs=archs, sample=args.sample,
-                        seed=args.seed, index_file=args.index_file, workers=args.workers,
-                        dask_address=args.dask, objective=args.objective, batch=args.batch,
-                        progress=not args.no_progress)
+                        seed=0 if args.seed is None else args.seed, index_file=args.index_file,
+                        workers=args.workers, dask_address=args.dask, objective=args.objective,
+                        batch=1 if args.batch is None else args.batch, progress=not args.no_progress,
+                        overwrite=args.overwrite)
     for f in frames:
         print(f"{f.attrs['space']}/{f.attrs['dataset']} on {f.attrs['arch']}: {len(f)} networks, latency "
               f"{f['latency_ms'].min():.4g}..{f['latency_ms'].max():.4g} ms, energy "

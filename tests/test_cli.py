@@ -1,5 +1,6 @@
 """The `accelmodel` command line."""
 
+import importlib
 import json
 import subprocess
 import sys
@@ -138,7 +139,8 @@ def test_build_interrupted_then_resumed(capsys, tmp_path, monkeypatch):
     out = tmp_path / "r.parquet"
     argv = ["build", "nasbench201", "--arch", f"{ARCH},generic-small", "--dataset", "cifar10",
             "--archs-file", str(archs_file), "--out", str(out), "--workers", "0", "--no-progress"]
-    real = D._additive_chunk
+    builds = importlib.import_module("accelmodel.datasets.builds")
+    real = builds._additive_chunk
     calls = []
 
     def dies_in_second_arch(*a):
@@ -147,12 +149,12 @@ def test_build_interrupted_then_resumed(capsys, tmp_path, monkeypatch):
             raise RuntimeError("killed")
         return real(*a)
 
-    monkeypatch.setattr(D, "_additive_chunk", dies_in_second_arch)
+    monkeypatch.setattr(builds, "_additive_chunk", dies_in_second_arch)
     with pytest.raises(RuntimeError, match="killed"):
         cli.main(argv)
     assert not out.exists()
     calls.clear()
-    monkeypatch.setattr(D, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
+    monkeypatch.setattr(builds, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
     assert cli.main(argv) == 0
     assert len(calls) == 1  # the first arch's table came from the checkpoint
     assert len(pd.read_parquet(out)) == 400

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from accelmodel import datasets as D
+from accelmodel.datasets import builds as B
+from accelmodel.datasets import tasks as T
 from accelmodel.estimate import estimate
+from accelmodel.specs import load_spec
 from accelmodel.workloads import fbnet, nasbench201, nasbench201_arch_strings
 
 nb = importlib.import_module("accelmodel.workloads.nasbench201")
@@ -70,14 +73,18 @@ def test_vectorised_sequences_match_per_network():
 def test_nasbench201_all_networks_and_estimate_agreement():
     frame = D.build("nasbench201", ARCH, "cifar10", workers=0)
     assert len(frame) == 15625
-    assert list(frame["arch_str"]) == nasbench201_arch_strings()
-    assert list(frame.columns[:4]) == ["arch_str", "latency_ms", "energy_mj", "macs"]
+    assert list(frame["index"]) == list(range(15625))  # NAS-Bench-201's index order
+    assert list(frame["arch_str"]) == D.nasbench201_index_order()
+    assert sorted(frame["arch_str"]) == sorted(nasbench201_arch_strings())
+    assert list(frame.columns[:5]) == ["index", "arch_str", "latency_ms", "energy_mj", "macs"]
     assert (frame["latency_ms"] > 0).all() and (frame["energy_mj"] > 0).all()
     for i in (0, 1, 1234, 7777, 15624):
         est = estimate("nb201:" + frame["arch_str"][i], ARCH, dataset="cifar10")
         assert frame["latency_ms"][i] == pytest.approx(est.latency_ms, rel=1e-12)
         assert frame["energy_mj"][i] == pytest.approx(est.energy_mj, rel=1e-12)
         assert frame["macs"][i] == est.macs
+        dram_bytes = est.layers["dram_accesses"].sum() * 2  # 16-bit words
+        assert frame["arithmetic_intensity"][i] == pytest.approx(est.macs / dram_bytes, rel=1e-12)
 
 
 def test_archs_keep_input_order_and_other_datasets():
@@ -129,7 +136,7 @@ def test_non_additive_batch_path_equals_map_network(fake_mapper, monkeypatch):
     archs = [list(np.random.default_rng(i).integers(0, 9, 22)) for i in range(12)]
     batch = D.build("fbnet", fake_mapper, "cifar100", archs=archs, workers=0, network_chunk=5)
     for i, ops in enumerate(archs):
-        net = fake.map_network(fbnet(ops, "cifar100"), fake.configure(D.load_spec(fake_mapper)), "latency")
+        net = fake.map_network(fbnet(ops, "cifar100"), fake.configure(load_spec(fake_mapper)), "latency")
         assert batch["latency_ms"][i] == pytest.approx(net.latency_s * 1e3, rel=1e-12)
         assert batch["throughput_gops"][i] == pytest.approx(net.extra["throughput_gops"], rel=1e-12)
     # Without the batch interface the builder falls back to map_network per graph.
@@ -141,7 +148,7 @@ def test_non_additive_batch_path_equals_map_network(fake_mapper, monkeypatch):
 def test_non_additive_nasbench201(fake_mapper):
     archs = nasbench201_arch_strings()[5000:5020]
     frame = D.build("nasbench201", fake_mapper, "cifar100", archs=archs, workers=0)
-    cfg = fake.configure(D.load_spec(fake_mapper))
+    cfg = fake.configure(load_spec(fake_mapper))
     for i in (0, 19):
         net = fake.map_network(nasbench201(archs[i], "cifar100"), cfg, "latency")
         assert frame["latency_ms"][i] == pytest.approx(net.latency_s * 1e3, rel=1e-12)
@@ -153,7 +160,7 @@ def test_interrupted_build_resumes(tmp_path, monkeypatch):
     archs = nasbench201_arch_strings()[:3000]
     out = tmp_path / "nb.parquet"
     reference = D.build("nasbench201", ARCH, "cifar10", archs=archs, workers=0, network_chunk=500)
-    real = D._additive_chunk
+    real = B._additive_chunk
     calls = []
 
     def flaky(*args):
@@ -162,15 +169,15 @@ def test_interrupted_build_resumes(tmp_path, monkeypatch):
             raise KeyboardInterrupt("simulated kill")
         return real(*args)
 
-    monkeypatch.setattr(D, "_additive_chunk", flaky)
+    monkeypatch.setattr(B, "_additive_chunk", flaky)
     with pytest.raises(KeyboardInterrupt):
         D.build("nasbench201", ARCH, "cifar10", archs=archs, out=str(out), workers=0, network_chunk=500)
     assert not out.exists()  # nothing half-written
     partial = tmp_path / "nb.parquet.partial"
-    assert len(list(partial.glob("*/networks-*.pkl"))) == 2
+    assert len(list(partial.glob("*/networks-*.chunk"))) == 2
 
     calls.clear()
-    monkeypatch.setattr(D, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
+    monkeypatch.setattr(B, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
     frame = D.build("nasbench201", ARCH, "cifar10", archs=archs, out=str(out), workers=0, network_chunk=500)
     assert len(calls) == 4  # 6 chunks, 2 kept from the interrupted run
     pd.testing.assert_frame_equal(frame, reference)
@@ -182,7 +189,8 @@ def test_interrupted_build_resumes(tmp_path, monkeypatch):
 def test_changed_inputs_do_not_reuse_chunks(tmp_path):
     out = str(tmp_path / "x.parquet")
     a = D.build("nasbench201", ARCH, "cifar10", archs=nasbench201_arch_strings()[:50], out=out, workers=0)
-    b = D.build("nasbench201", ARCH, "cifar10", archs=nasbench201_arch_strings()[50:100], out=out, workers=0)
+    b = D.build("nasbench201", ARCH, "cifar10", archs=nasbench201_arch_strings()[50:100], out=out, workers=0,
+                overwrite=True)
     assert list(b["arch_str"]) == nasbench201_arch_strings()[50:100]
     assert not a["arch_str"].isin(b["arch_str"]).any()
 
@@ -191,7 +199,7 @@ def test_unwritable_output_fails_before_work(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("work started")
 
-    monkeypatch.setattr(D, "_build_one", boom)
+    monkeypatch.setattr(B, "_run_all", boom)
     with pytest.raises(PermissionError, match="does not exist"):
         D.build("nasbench201", ARCH, "cifar10", out=str(tmp_path / "missing" / "x.parquet"))
     with pytest.raises(ValueError, match=r"\.parquet"):
@@ -208,7 +216,7 @@ def test_unwritable_output_fails_before_work(tmp_path, monkeypatch):
 
 
 def test_unwritable_output_as_root_via_file_in_place(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "_build_one", lambda *a, **k: (_ for _ in ()).throw(AssertionError("work started")))
+    monkeypatch.setattr(B, "_run_all", lambda *a, **k: (_ for _ in ()).throw(AssertionError("work started")))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(PermissionError):
@@ -231,8 +239,8 @@ def test_errors_name_allowed_values():
         D.build("nasbench201", "no-such-arch", "cifar10", archs=nasbench201_arch_strings()[:2])
     with pytest.raises(ValueError, match="archs .* or sample"):
         D.build("fbnet", ARCH, "cifar100")
-    with pytest.raises(ValueError, match="index_file"):
-        D.build("nasbench201", ARCH, "cifar10", archs=[3])
+    with pytest.raises(ValueError, match=r"outside 0\.\.15624"):
+        D.build("nasbench201", ARCH, "cifar10", archs=[15625])
     with pytest.raises(ValueError, match="sample"):
         D.build("fbnet", ARCH, "cifar100", sample=0)
     with pytest.raises(ValueError, match="scheduler"):
@@ -261,7 +269,7 @@ def test_index_file_csv_orders_rows_and_accepts_indices(tmp_path):
 
 def _fresh_caches():
     importlib.import_module("accelmodel.estimate")._LAYER_CACHE.clear()
-    D._ROW_CACHE.clear()
+    T.ROW_CACHE.clear()
 
 
 def test_process_pool_matches_in_process():
@@ -313,7 +321,7 @@ def test_fbnet_pickle_with_non_additive_mapper(fake_mapper, tmp_path):
     tables = api.get_op_lookup_tables()
     assert set(tables) == {"fake_pipe_latency", "fake_pipe_energy"}
     # each entry is the block evaluated alone on the pipeline, as HW-NAS-Bench measured its FPGA tables
-    cfg = fake.configure(D.load_spec(fake_mapper))
+    cfg = fake.configure(load_spec(fake_mapper))
     g = fbnet(frame["op_idx_list"][0], "cifar100")
     key = fbnet_block_keys(frame["op_idx_list"][0], "cifar100")[5]
     layers = [l for l in g.layers if l.tag("block") == key and l.tag("position") == "4"]
@@ -370,7 +378,7 @@ def test_fpga_zc706_build_equals_estimate(tmp_path):
 
 
 def test_graph_list_to_pickle_fails_before_work(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "_build_one", lambda *a, **k: pytest.fail("work started"))
+    monkeypatch.setattr(B, "_run_all", lambda *a, **k: pytest.fail("work started"))
     with pytest.raises(ValueError, match="parquet"):
         D.build([nasbench201(nasbench201_arch_strings()[0])], ARCH, out=str(tmp_path / "g.pickle"))
 

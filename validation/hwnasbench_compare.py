@@ -14,7 +14,6 @@ before it lands) is reported as "model not available", never guessed.
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +71,9 @@ def load_reference(path: str | os.PathLike | None = None, dataset: str = "cifar1
         raise FileNotFoundError(f"HW-NAS-Bench reference {path} does not exist (set ACCELMODEL_REFERENCE_DIR "
                                 "or pass the path of the calibration CSV or of HW-NAS-Bench-v1_0.pickle)")
     if path.suffix in (".pickle", ".pkl"):
-        with open(path, "rb") as fh:
-            data = pickle.load(fh)
+        from ..hwnasbench import load  # data only: a crafted pickle cannot run code
+
+        data = load(path)
         try:
             table = data["nasbench201"][dataset]
         except (KeyError, TypeError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import itertools
 import os
-import pickle
 import re
 from typing import Sequence
 
@@ -167,8 +166,8 @@ def read_index_file(path: str | os.PathLike, dataset: str | None = None) -> dict
 
     Accepts a CSV with `index` and `arch_str` columns, or a HW-NAS-Bench pickle (``HW-NAS-Bench-v1_0.pickle``:
     ``data["nasbench201"][dataset]["config"][index]["arch_str"]``; `dataset` picks the data set, default the
-    first of cifar10, cifar100, ImageNet16-120 present, as all three list the networks in one order). The order
-    is NAS-Bench-201's and cannot be derived, so accelmodel ships none.
+    first of cifar10, cifar100, ImageNet16-120 present, as all three list the networks in one order). Without a
+    file, `accelmodel.datasets.nasbench201_index_order()` generates NAS-Bench-201's own order.
     """
     path = os.fspath(path)
     if dataset is not None and dataset not in DATASETS:
@@ -176,8 +175,9 @@ def read_index_file(path: str | os.PathLike, dataset: str | None = None) -> dict
     if not os.path.exists(path):
         raise FileNotFoundError(f"index file {path!r} does not exist")
     if path.endswith((".pickle", ".pkl")):
-        with open(path, "rb") as fh:
-            data = pickle.load(fh)
+        from ..safe_pickle import load  # data only: a crafted pickle cannot run code
+
+        data = load(path, "index file")
         per_dataset = data.get("nasbench201") if isinstance(data, dict) else None
         if not isinstance(per_dataset, dict):
             raise ValueError(f"index file {path!r}: expected a HW-NAS-Bench pickle with a 'nasbench201' entry")

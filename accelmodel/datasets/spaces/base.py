@@ -1,0 +1,58 @@
+"""What a search space gives the dataset builder (the extension point: one module per space, see `__init__`)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+import numpy as np
+
+from ...workloads import LayerGraph
+from ..tables import SlotSpace
+
+
+@dataclass
+class Selection:
+    """The networks of one build, in row order: their choice matrix (networks x variables) and the columns
+    that identify them in the output (e.g. ``index`` and ``arch_str``; ``op_idx_list``)."""
+
+    choices: np.ndarray
+    columns: dict[str, list]
+
+
+class SearchSpace(ABC):
+    """A NAS search space as the builder sees it: networks are rows of choices over a template.
+
+    A subclass sets `name`, `datasets` (the accepted names, for errors) and `default_dataset`, and implements
+    the three abstract methods. The builder never branches on a space's name; anything space-specific lives
+    here. Instances hold no state (caches live at module level), so they pickle cheaply to worker processes.
+    """
+
+    name: str
+    datasets: tuple[str, ...]
+    default_dataset: str
+
+    def check_dataset(self, dataset) -> str:
+        """The canonical spelling of `dataset` (None: the default), else a ValueError listing `datasets`."""
+        if dataset is None:
+            return self.default_dataset
+        if dataset not in self.datasets:
+            raise ValueError(f"dataset {dataset!r} is not one of {list(self.datasets)} for {self.name}")
+        return dataset
+
+    @abstractmethod
+    def select(self, archs, sample: int | None, seed: int, index_file, dataset: str) -> Selection:
+        """The requested networks: `archs` (the space's own spellings, in the given order), a seeded `sample`,
+        or the space's default set; `index_file` where the space has a user-numbered index."""
+
+    @abstractmethod
+    def layer_table(self, choices: np.ndarray, dataset: str, batch: int) -> SlotSpace:
+        """The networks of `choices` as a layer table (unique layers once, per network its row sequence)."""
+
+    @abstractmethod
+    def graph(self, choice, dataset: str, batch: int) -> LayerGraph:
+        """The network of one choice row as a LayerGraph (what `accelmodel.workloads` builds)."""
+
+
+def no_index_file(space: SearchSpace, index_file) -> None:
+    if index_file is not None:
+        raise ValueError(f"index_file applies to nasbench201 only, not to {space.name}")
