@@ -34,7 +34,8 @@ as DNN-Chip Predictor's Eyeriss model), per data type:
   GLB   ifmap fills + m2 m3 x |I| reads, psums 2 c3 (c2 - 1) x |O| (+ |O| final writes)
   NoC   ifmap m1 m2 m3 R E/H x |I|, weights e1 e3 n3 x |W|, psums c2 c3 (c1 R - 1) x |O|
   RF    ifmap NoC x m0 S F/W, weights e1 e3 n3 F x |W| ... (each MAC reads its weight and input once and
-        reads/writes its psum), psums 2 c1 c2 c3 R (c0 S - 1) x |O| ... approximately 4 accesses per MAC.
+        reads/writes its psum), psums 2 c1 c2 c3 R (c0 S - 1) x |O| ... approximately 4 accesses per MAC
+        (HW_PSUM_PER_MAC: psums counted as a read and a write per MAC instead, as Timeloop counts them).
 Cycles: compute = MACs / (PEs in use), the array being busy every cycle a PE set is loaded (RS keeps all
 PEs of a set in lock step); the GLB and NoC transfers overlap with compute and bound the layer only when
 slower, core = max(compute, GLB/bw, NoC/bw). DRAM per the spec's overlap mode (OVERLAP_*): none, core +
@@ -60,8 +61,10 @@ MAP_NAMES = ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1", "e3", "n0", "
 (HW_PES, HW_ROWS, HW_SPAD_IFMAP, HW_SPAD_FILTER, HW_SPAD_PSUM, HW_GLB_WORDS, HW_BW_DRAM, HW_BW_GLB,
  HW_BW_NOC, HW_E_MAC, HW_E_RF, HW_E_NOC, HW_E_GLB, HW_E_DRAM, HW_E_IDLE, HW_MAC_SCALE, HW_RF_SCALE,
  HW_DRAM_ACT_SCALE, HW_DRAM_OVERLAP, HW_COLS, HW_PLACEMENT, HW_PSUM_SPILLS, HW_MIN_E1,
- HW_SPATIAL_GROUPS) = range(24)
-NHW = 24
+ HW_SPATIAL_GROUPS, HW_PSUM_PER_MAC) = range(25)
+NHW = 25
+#: HW_PSUM_PER_MAC values: how the psum spad's accesses are counted (`PSUM_COUNT_NAMES`).
+PSUM_COUNT_NAMES = ("rs_analysis", "per_mac")
 #: HW_DRAM_OVERLAP values: which DRAM transfers run while the array computes.
 OVERLAP_NONE = 0     # every DRAM transfer adds to the compute time
 OVERLAP_ALL = 1      # double-buffered everything: the slower of compute and DRAM sets the time
@@ -160,6 +163,16 @@ def glb_words(shape, mp):
 
 
 @njit(cache=True, inline="always")
+def _psum_spad_accesses(macs, n_o, c3, c2, c1, c0, R, S, hw):
+    """Psum spad reads + writes. ``rs_analysis`` (ISCA 2016 Sec. VI-A, DNN-Chip Predictor): each PE pass
+    accumulates c0 x S products per output with 2 (c0 S - 1) accesses, at least one per output; ``per_mac``
+    (Timeloop / AccelForge's count of an accumulating buffer): a read and a write for every MAC."""
+    if hw[HW_PSUM_PER_MAC] == 1:
+        return 2.0 * macs
+    return max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
+
+
+@njit(cache=True, inline="always")
 def _add_dram(core, d_w, dram_act, hw):
     """Cycles once the DRAM transfers (weights d_w, activations dram_act, in words) join the on-chip pace
     `core` per the spec's overlap mode (OVERLAP_*), and whether DRAM sets or adds to them."""
@@ -208,7 +221,7 @@ def mapping_cost(shape, mp, hw, out):
     # RF: each MAC reads its ifmap and weight from the spads and reads+writes its psum.
     r_i = a_i * m0 * S * (F / W)
     r_w = e3 * e1 * n3 * F * n_w
-    r_o = max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
+    r_o = _psum_spad_accesses(macs, n_o, c3, c2, c1, c0, R, S, hw)
 
     dram_act = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE]
     dram = dram_act + d_w
@@ -302,7 +315,7 @@ def _cycles_energy(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
     glb = d_i + m3 * m2 * n_i + 2.0 * c3 * (c2 - 1.0) * n_o + n_o
     a_i = m3 * m2 * m1 * R * (E / H) * n_i
     noc = a_i + e3 * e1 * n3 * n_w + max(c3 * c2 * (c1 * R - 1.0), 1.0) * n_o
-    rf = a_i * m0 * S * (F / W) + e3 * e1 * n3 * F * n_w + max(2.0 * c3 * c2 * c1 * R * (c0 * S - 1.0), 1.0) * n_o
+    rf = a_i * m0 * S * (F / W) + e3 * e1 * n3 * F * n_w + _psum_spad_accesses(macs, n_o, c3, c2, c1, c0, R, S, hw)
     cycles, _ = _add_dram(max(compute, glb / hw[HW_BW_GLB], noc / hw[HW_BW_NOC]), d_w, dram_act, hw)
     energy = (macs * hw[HW_E_MAC] * hw[HW_MAC_SCALE] * shape[L_DENSE] + rf * hw[HW_E_RF] * hw[HW_RF_SCALE]
               + noc * hw[HW_E_NOC] + glb * hw[HW_E_GLB] + dram * hw[HW_E_DRAM] + cycles * hw[HW_E_IDLE])

@@ -100,6 +100,7 @@ class EyerissConfig:
     psum_spills: bool
     min_set_rows: int
     spatial_groups: bool
+    psum_spad_count: str
     e_elementwise_pj: float
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
     #: `hw` with the unit energies the mapper ranks mappings by (`selection_energy_pj`; else `hw` itself)
@@ -157,6 +158,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         psum_spills=g("mapping_space.psum_spills", bool, default=True),
         min_set_rows=g("mapping_space.min_set_rows", int, min=1, default=1),
         spatial_groups=g("mapping_space.spatial_groups", bool, default=True),
+        psum_spad_count=g(f"{conv}.psum_spad_count", str, choices=K.PSUM_COUNT_NAMES, default="rs_analysis"),
         e_elementwise_pj=g("energy_pj.elementwise", float, min=0.0),
     )
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
@@ -188,6 +190,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     hw[K.HW_PSUM_SPILLS] = 1.0 if cfg_fields["psum_spills"] else 0.0
     hw[K.HW_MIN_E1] = cfg_fields["min_set_rows"]
     hw[K.HW_SPATIAL_GROUPS] = 1.0 if cfg_fields["spatial_groups"] else 0.0
+    hw[K.HW_PSUM_PER_MAC] = K.PSUM_COUNT_NAMES.index(cfg_fields["psum_spad_count"])
     hw_select = hw
     if spec.has("selection_energy_pj"):
         # the mapper ranks mappings by these unit energies; the reported energy uses energy_pj

@@ -482,3 +482,18 @@ def test_utilization_is_macs_over_pe_cycles(spec):
         cost = rs.map_layer(layer, cfg, "latency")
         assert cost.utilization == pytest.approx(layer.macs / (cfg.pes * cost.cycles), rel=1e-12)
         assert cost.utilization <= 1
+
+
+def test_psum_spad_count_conventions():
+    """rs_analysis (DNN-Chip Predictor, ISCA 2016): 2 c3 c2 c1 R (c0 S - 1) psum spad accesses per output, at least
+    one; per_mac (Timeloop / AccelForge): a read and a write per MAC. Only the RF count differs."""
+    layer = conv2d("c", (1, 8, 10, 10), 16, 3, 1, 0)
+    mapping = {"m0": 16, "c1": 4, "c2": 2, "e1": 8}
+    rs_cfg = config_of(DCP, {"pe_array.placement": "grid"})
+    mac_cfg = config_of(DCP, {"pe_array.placement": "grid", "conventions.psum_spad_count": "per_mac"})
+    a, b = rs.evaluate_mapping(layer, rs_cfg, mapping), rs.evaluate_mapping(layer, mac_cfg, mapping)
+    outputs = 16 * 8 * 8
+    rs_psums = 2 * 1 * 2 * 4 * 3 * (1 * 3 - 1) * outputs
+    assert b.accesses["rf"] - a.accesses["rf"] == pytest.approx(2 * layer.macs - rs_psums)
+    assert {k: v for k, v in a.accesses.items() if k != "rf"} == {k: v for k, v in b.accesses.items() if k != "rf"}
+    assert config_of("eyeriss-hwnasbench").psum_spad_count == "per_mac" and config_of(DCP).psum_spad_count == "rs_analysis"

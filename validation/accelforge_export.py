@@ -98,20 +98,22 @@ def eyeriss_arch(config, rs_filter_rows: int | None = None) -> list:
 
     ``rs_filter_rows``: restrict the array to the row-stationary spatial space of our mapper -- all R filter
     rows of a layer (pass its R) spread over PEs (the PE set's height), and besides them only output rows
-    (e1), filters (m1), channels (c1) and groups (g1). None leaves every rank free."""
+    (e1), filters (m1), channels (c1) and groups (g1; none when the spec's mapping_space.spatial_groups is
+    false). None leaves every rank free."""
     b = config.word_bits
+    no_groups = [] if config.spatial_groups else [{"expression": "g", "operator": "==", "value": 1}]
     if config.placement == "grid":
         down, across = [], []
         if rs_filter_rows is not None:
             down = [{"expression": "~(r | c | m | g)", "operator": "==", "value": 1},
-                    {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}]
-            across = [{"expression": "~(p | m | g)", "operator": "==", "value": 1}]
+                    {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}, *no_groups]
+            across = [{"expression": "~(p | m | g)", "operator": "==", "value": 1}, *no_groups]
         spatial = [dict({"name": "rows", "fanout": config.pe_rows}, **({"loop_bounds": down} if down else {})),
                    dict({"name": "cols", "fanout": config.pe_cols}, **({"loop_bounds": across} if across else {}))]
     else:
         rs_bounds = [] if rs_filter_rows is None else [
             {"expression": "~(r | p | m | c | g)", "operator": "==", "value": 1},
-            {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}]
+            {"expression": "r", "operator": "==", "value": int(rs_filter_rows)}, *no_groups]
         spatial = [dict({"name": "array", "fanout": config.pe_rows * config.pe_cols},
                         **({"loop_bounds": rs_bounds} if rs_bounds else {}))]
     nodes = [
