@@ -22,8 +22,13 @@ FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
 # ---- hardware parameter vector (`hw`) -------------------------------------------------------------
 (HW_WORD_BYTES, HW_PORT_BYTES, HW_DDR_BYTES, HW_OVERHEAD, HW_BRAM_BITS, HW_BRAM_PORT_BITS, HW_EXTRA_ROWS,
  HW_DSP_BUDGET, HW_BRAM_BUDGET, HW_MAX_UNITS, HW_CHUNK_BRAM, HW_LW_MAX_TN, HW_LW_MAX_TM, HW_DSP_DEVICE,
- HW_BRAM_DEVICE, HW_DW_PER_GROUP, HW_LW_RESIDENT) = range(17)
-NHW = 17
+ HW_BRAM_DEVICE, HW_DW_PER_GROUP, HW_LW_WEIGHTS, HW_LW_WBUF_BITS, HW_COMPOSITION, HW_BP_II, HW_BP_PW_LANES,
+ HW_BP_DW_LANES, HW_BP_WRITE_WORDS, HW_BP_EXPAND_OUT, HW_BP_OTHER_FREE) = range(25)
+NHW = 25
+
+# ---- layerwise weight placement (hw[HW_LW_WEIGHTS]) and network composition (hw[HW_COMPOSITION]) -----------
+LW_STREAMED, LW_RESIDENT_IF_FIT, LW_BUFFERED = 0, 1, 2
+LAYER_SUM, SEPARABLE_BLOCKS = 0, 1
 
 INF = 1e300
 
@@ -123,11 +128,15 @@ def resident_weight_bram(row, tn, tm, hw):
 
 @njit(cache=True)
 def layerwise_weights_resident(row, tn, tm, hw):
-    """With `layerwise.weights: resident_if_fit`, is the layer's whole weight set kept in BRAM when it runs
-    on its own on a tn x tm engine? It is when its line buffer, resident weights and output rows fit the
-    BRAM budget: the weights are then loaded once, not per frame."""
-    if hw[HW_LW_RESIDENT] <= 0.0:
+    """Are the layer's weights on chip when it runs on its own on a tn x tm engine (so not streamed per frame)?
+    `layerwise.weights`: streamed - never; buffered - when they fit the weight buffer (hw[HW_LW_WBUF_BITS]);
+    resident_if_fit - when its line buffer, its weights banked one word per weight lane and its output rows
+    fit the BRAM budget. Weights on chip are loaded once, outside a steady-state measurement."""
+    mode = hw[HW_LW_WEIGHTS]
+    if mode == LW_STREAMED:
         return False
+    if mode == LW_BUFFERED:
+        return row[WEIGHTS] * hw[HW_WORD_BYTES] * 8.0 <= hw[HW_LW_WBUF_BITS]
     consts = bram_consts(row, hw)
     if consts[2] == 0.0:
         return True  # no weights
@@ -141,12 +150,11 @@ def layerwise_weights_resident(row, tn, tm, hw):
 
 @njit(cache=True)
 def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
-    """Cycles of one layer run on its own, layer by layer (the figure HW-NAS-Bench's FPGA column matches):
-    load its input map, compute, store its output map, one phase after the other through the map AXI port,
-    while its weights stream in through their own port (DNNBuilder-style separate weight and map ports) into
-    ping-pong weight tiles -- or, with `layerwise.weights: resident_if_fit` and when they fit the BRAM
-    budget beside the layer's map buffers, sit in BRAM, loaded once outside the steady state. The engine is
-    the fastest within the DSP budget and the layer engine's unroll limits."""
+    """Cycles of one layer run on its own (the `layer_sum` composition of the layerwise figure): load its input
+    map, compute, store its output map, one phase after the other through the map AXI port, while its weights
+    stream in through their own port (DNNBuilder-style separate weight and map ports) into ping-pong weight
+    tiles -- unless they are on chip (`layerwise_weights_resident`). The engine is the fastest within the DSP
+    budget and the layer engine's unroll limits."""
     kind = row[KIND]
     if kind == FREE:
         return 0.0
@@ -161,6 +169,63 @@ def layerwise_cycles(row, tn_arr, tm_arr, dsp_arr, hw):
     maps = (row[IN_EL] + row[OUT_EL]) * wb / port
     weights = 0.0 if layerwise_weights_resident(row, tn, tm, hw) else row[WEIGHTS] * wb / port
     return max(maps + best, weights) + hw[HW_OVERHEAD]
+
+
+@njit(cache=True)
+def is_pointwise(row):
+    """A 1x1 convolution that is not depthwise (grouped is fine)."""
+    return row[KIND] == CONV and row[R] == 1.0 and row[S] == 1.0 and not (row[GROUPS] > 1.0 and row[C] == row[GROUPS])
+
+
+@njit(cache=True)
+def is_depthwise(row):
+    """A convolution with one input channel per group (C == groups > 1)."""
+    return row[KIND] == CONV and row[GROUPS] > 1.0 and row[C] == row[GROUPS]
+
+
+@njit(cache=True)
+def block_chunk_cycles(expand, dw, project, hw):
+    """(pointwise-chunk cycles of the expand conv, of the project conv, depthwise-chunk cycles) of a separable
+    block run as two pipelined sub-accelerators (`layerwise.block_pipeline`): the pointwise chunk issues
+    pointwise_lanes MACs and write_words output words every initiation_interval cycles, the depthwise chunk
+    depthwise_lanes MACs. With expand_resolution = block_output the expand conv is costed on the block's output
+    plane (HW-NAS-Bench's predictor sizes every layer of a block by its output)."""
+    ii = hw[HW_BP_II]
+    pw = hw[HW_BP_PW_LANES]
+    ww = hw[HW_BP_WRITE_WORDS]
+    e_px = expand[N] * expand[P] * expand[Q]
+    px = dw[N] * dw[P] * dw[Q] if hw[HW_BP_EXPAND_OUT] > 0.0 else e_px
+    t_expand = ii * (expand[MACS] / e_px * px / pw + expand[K] * px / ww)
+    t_project = ii * (project[MACS] / pw + project[OUT_EL] / ww)
+    t_dw = ii * dw[MACS] / hw[HW_BP_DW_LANES]
+    return t_expand, t_project, t_dw
+
+
+@njit(cache=True)
+def composed_cycles(rows, lw, hw):
+    """Per-layer cycles of the layerwise figure for the (non-free) layer rows of one network, in order; `lw`
+    holds each row's `layerwise_cycles`. layer_sum: `lw` itself. separable_blocks: every depthwise conv with a
+    pointwise conv right before and right after it forms a block whose time is its bottleneck chunk's,
+    max(expand + project on the pointwise chunk, depthwise chunk); the 1x1 convs carry their pointwise-chunk
+    time and the depthwise conv the excess of its chunk over it. Other layers carry `lw`, or nothing with
+    other_layers = free."""
+    n = rows.shape[0]
+    out = lw.copy()
+    if hw[HW_COMPOSITION] == LAYER_SUM:
+        return out
+    if hw[HW_BP_OTHER_FREE] > 0.0:
+        out[:] = 0.0
+    i = 1
+    while i < n - 1:
+        if is_depthwise(rows[i]) and is_pointwise(rows[i - 1]) and is_pointwise(rows[i + 1]):
+            t_e, t_p, t_d = block_chunk_cycles(rows[i - 1], rows[i], rows[i + 1], hw)
+            out[i - 1] = t_e
+            out[i] = max(0.0, t_d - t_e - t_p)
+            out[i + 1] = t_p
+            i += 3  # the project conv is not the next block's expand
+        else:
+            i += 1
+    return out
 
 
 @njit(cache=True)
@@ -643,8 +708,9 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
 @njit(cache=True)
 def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
     """Per network i (rows sequences[i, :lengths[i]]): (status, layerwise latency cycles, period cycles,
-    total MACs). Engine tables and the layerwise figure depend on the layer alone, so they are computed
-    once per row; free layers are dropped before the DSE as `map_network` drops them."""
+    total MACs). Engine tables and each row's `layerwise_cycles` depend on the layer alone, so they are computed
+    once per row (a separable_blocks composition then combines them per network); free layers are dropped
+    before the DSE as `map_network` drops them."""
     nnet = sequences.shape[0]
     status = np.zeros(nnet, np.int64)
     lat = np.zeros(nnet)
@@ -654,6 +720,7 @@ def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
     lw = np.empty(layer_rows.shape[0])
     for j in range(layer_rows.shape[0]):
         lw[j] = layerwise_cycles(layer_rows[j], tn_arr, tm_arr, dsp_arr, hw)
+    layer_sum = hw[HW_COMPOSITION] == LAYER_SUM
     # engines of the whole device (not the budget): the DSE's candidate designs then do not depend on it
     order = engine_order(tn_arr, tm_arr, dsp_arr, hw[HW_DSP_DEVICE])
     cyc_tab, bram_tab, least_tab = engine_tables(layer_rows, order, tn_arr, tm_arr, dsp_arr, hw)
@@ -673,8 +740,12 @@ def evaluate_batch(layer_rows, sequences, lengths, tn_arr, tm_arr, dsp_arr, hw):
                 rows[k] = r
                 ids[k] = sequences[i, j]
                 macs[i] += r[MACS]
-                lat[i] += lw[sequences[i, j]]
                 k += 1
+        if layer_sum:
+            for k in range(m):
+                lat[i] += lw[ids[k]]
+        else:
+            lat[i] = composed_cycles(rows, lw[ids], hw).sum()
         res = design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr, dsp_arr, hw, False)
         status[i] = res[0]
         if res[0] == 0:

@@ -29,15 +29,24 @@ board DDR, so a frame's total traffic must also fit in one period.
 
 Two latency figures (which one is which matters):
 
-- ``latency_ms`` (the ``Estimate`` total and per-layer ``latency_ms``): the **layerwise** figure, the sum
-  over layers of each layer run on its own on a layer engine of at most ``layerwise.max_*_lanes`` within
-  the DSP budget: input map loaded, computed, output map stored one after the other through one AXI port,
-  weights streaming concurrently through a second port -- unless (``layerwise.weights: resident_if_fit``,
-  the default) all of the layer's weights fit in BRAM beside its map buffers, in which case they are loaded
-  once and cost nothing per frame in a steady-state measurement. It does not depend on the pipeline cut.
-  HW-NAS-Bench's published FPGA latencies behave as such a per-layer sum (a NAS-Bench-201 network's value
-  is exactly a constant plus one amount per cell op), so this is the figure that corresponds to
-  HW-NAS-Bench's FPGA column.
+- ``latency_ms`` (the ``Estimate`` total and per-layer ``latency_ms``): the **layerwise** figure, HW-NAS-Bench's
+  FPGA column. It does not depend on the pipeline cut. ``layerwise.composition`` says how it composes a network:
+
+  - ``layer_sum`` (the spec's default; HW-NAS-Bench's NAS-Bench-201 table): the sum over layers of each layer
+    run on its own on a layer engine of at most ``layerwise.max_*_lanes`` within the DSP budget: input map
+    loaded, computed, output map stored one after the other through one AXI port, weights streaming
+    concurrently through a second port unless they are on chip (``layerwise.weights``: ``buffered`` when they
+    fit ``weight_buffer_kb``, ``resident_if_fit`` when they fit the BRAM budget beside the map buffers, or
+    ``streamed``); on-chip weights are loaded once, outside a steady-state measurement.
+  - ``separable_blocks`` (HW-NAS-Bench's FBNet table, the spec's ``search_space_overrides.fbnet``): every
+    depthwise-separable block (1x1 conv, depthwise conv, 1x1 conv in a row) is a pipeline of two
+    sub-accelerators, a pointwise chunk running both 1x1 convs and a depthwise chunk, and takes its bottleneck
+    chunk's time (HW-NAS-Bench's "bottleneck latency across sub-accelerators" per block): pointwise
+    ``II x (MACs / pointwise_lanes + output words / write_words)`` per 1x1 conv, depthwise
+    ``II x MACs / depthwise_lanes`` (``layerwise.block_pipeline``). Layers outside blocks cost nothing or
+    their ``layer_sum`` time (``other_layers``). Per layer, a block's 1x1 convs carry their pointwise-chunk time
+    and its depthwise conv the excess of its chunk over that; ``cycles`` are each layer's own chunk cycles.
+
 - pipeline figures in ``extra``: ``period_ms`` (slowest chunk), ``frames_per_s``, ``throughput_gops``
   (one MAC = 2 ops), ``pipeline_latency_ms`` (one frame through all chunks without column overlap),
   ``column_pipelined_latency_ms`` (chunks overlapping on row tiles, DNNBuilder's column-based cache),
@@ -95,6 +104,8 @@ BUDGET_KEYS = {
     "layerwise_max_input_lanes": "layerwise.max_input_lanes",
     "layerwise_max_output_lanes": "layerwise.max_output_lanes",
     "layerwise_weights": "layerwise.weights",
+    "weight_buffer_kb": "layerwise.weight_buffer_kb",
+    "layerwise_composition": "layerwise.composition",
 }
 
 
@@ -134,6 +145,10 @@ class FPGAConfig:
 
     def resource_power_w(self, dsp_used: float, bram_used: float, ddr_gbps_used: float) -> float:
         return self.static_w + dsp_used * self.dsp_w + bram_used * self.bram_w + ddr_gbps_used * self.ddr_w_per_gbps
+
+
+_LW_WEIGHTS = {"streamed": fk.LW_STREAMED, "resident_if_fit": fk.LW_RESIDENT_IF_FIT, "buffered": fk.LW_BUFFERED}
+_COMPOSITIONS = {"layer_sum": fk.LAYER_SUM, "separable_blocks": fk.SEPARABLE_BLOCKS}
 
 
 def _resolve_overrides(spec: ArchSpec, overrides: dict | None) -> dict:
@@ -182,7 +197,21 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     port_eff = spec.get("memory.port_efficiency", float, min=0.0, max=1.0, exclusive_min=True)
     lw_tn = spec.get("layerwise.max_input_lanes", int, min=1)
     lw_tm = spec.get("layerwise.max_output_lanes", int, min=1)
-    lw_weights = spec.get("layerwise.weights", str, choices=("resident_if_fit", "streamed"))
+    lw_weights = spec.get("layerwise.weights", str, choices=tuple(_LW_WEIGHTS))
+    wbuf_kb = spec.get("layerwise.weight_buffer_kb", float, min=0.0)
+    composition = spec.get("layerwise.composition", str, choices=tuple(_COMPOSITIONS))
+    bp_ii = spec.get("layerwise.block_pipeline.initiation_interval", float, min=0.0, exclusive_min=True)
+    bp_pw = spec.get("layerwise.block_pipeline.pointwise_lanes", int, min=1)
+    bp_dw = spec.get("layerwise.block_pipeline.depthwise_lanes", int, min=1)
+    bp_ww = spec.get("layerwise.block_pipeline.write_words", float, min=0.0, exclusive_min=True)
+    bp_expand = spec.get("layerwise.block_pipeline.expand_resolution", str, choices=("block_output", "own"))
+    bp_other = spec.get("layerwise.block_pipeline.other_layers", str, choices=("free", "layer_sum"))
+    if composition == "separable_blocks" and (bp_pw + bp_dw) * dsp_per_mac > dsp_budget:
+        raise SpecError(
+            f"spec {spec.name!r}: layerwise.composition 'separable_blocks' runs a block's pointwise and depthwise "
+            f"chunks side by side on {bp_pw} + {bp_dw} MAC lanes ({(bp_pw + bp_dw) * dsp_per_mac:g} DSP); "
+            f"budget.dsp is {dsp_budget}"
+        )
     bram_bits = spec.get("memory.bram_bits", int, min=1)
     bram_port_bits = spec.get("memory.bram_port_bits", int, min=1)
     extra_rows = spec.get("memory.line_buffer_extra_rows", int, min=0)
@@ -207,7 +236,15 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     hw[fk.HW_LW_MAX_TN] = lw_tn
     hw[fk.HW_LW_MAX_TM] = lw_tm
     hw[fk.HW_DW_PER_GROUP] = 1.0 if dw_mode == "per_group" else 0.0
-    hw[fk.HW_LW_RESIDENT] = 1.0 if lw_weights == "resident_if_fit" else 0.0
+    hw[fk.HW_LW_WEIGHTS] = _LW_WEIGHTS[lw_weights]
+    hw[fk.HW_LW_WBUF_BITS] = wbuf_kb * 1024 * 8
+    hw[fk.HW_COMPOSITION] = _COMPOSITIONS[composition]
+    hw[fk.HW_BP_II] = bp_ii
+    hw[fk.HW_BP_PW_LANES] = bp_pw
+    hw[fk.HW_BP_DW_LANES] = bp_dw
+    hw[fk.HW_BP_WRITE_WORDS] = bp_ww
+    hw[fk.HW_BP_EXPAND_OUT] = 1.0 if bp_expand == "block_output" else 0.0
+    hw[fk.HW_BP_OTHER_FREE] = 1.0 if bp_other == "free" else 0.0
     hw[fk.HW_DSP_DEVICE] = dev_dsp
     hw[fk.HW_BRAM_DEVICE] = dev_bram
     hw[fk.HW_DDR_BYTES] = ddr_gbps * 1e9 / clock_hz
@@ -320,6 +357,32 @@ def _column_latency(rows, chunk_of, eng_of, stage, config: FPGAConfig) -> float:
     return float(total) / f
 
 
+def _block_roles(rows, config: FPGAConfig) -> list:
+    """Per row: (role, lanes, charged MACs, own chunk cycles) of the layers inside separable blocks under the
+    separable_blocks composition (role "pointwise chunk" / "depthwise chunk"), (None, ...) otherwise. Mirrors
+    `fpga_kernels.composed_cycles`'s block detection."""
+    n = len(rows)
+    out = [(None, 0, 0.0, 0.0)] * n
+    hw = config.hw
+    if hw[fk.HW_COMPOSITION] != fk.SEPARABLE_BLOCKS:
+        return out
+    pw, dw = int(hw[fk.HW_BP_PW_LANES]), int(hw[fk.HW_BP_DW_LANES])
+    i = 1
+    while i < n - 1:
+        if fk.is_depthwise(rows[i]) and fk.is_pointwise(rows[i - 1]) and fk.is_pointwise(rows[i + 1]):
+            t_e, t_p, t_d = fk.block_chunk_cycles(rows[i - 1], rows[i], rows[i + 1], hw)
+            e, d = rows[i - 1], rows[i]
+            e_px = e[fk.N] * e[fk.P] * e[fk.Q]
+            px = d[fk.N] * d[fk.P] * d[fk.Q] if hw[fk.HW_BP_EXPAND_OUT] > 0 else e_px
+            out[i - 1] = ("pointwise chunk", pw, e[fk.MACS] * px / e_px, t_e)
+            out[i] = ("depthwise chunk", dw, d[fk.MACS], t_d)
+            out[i + 1] = ("pointwise chunk", pw, rows[i + 1][fk.MACS], t_p)
+            i += 3
+        else:
+            i += 1
+    return out
+
+
 def _design(rows, config: FPGAConfig):
     return fk.design(rows, config.tn, config.tm, config.dsp, config.hw)
 
@@ -340,7 +403,8 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
     res = _design(rows, config)
     if res[0] != 0:
         _raise_fit_error(act_layers, rows, res, config)
-    _, period_cyc, chunk_of, eng_of, nch, lcyc, stage, cbram, cbytes, _, _ = res
+    _, period_cyc, chunk_of, eng_of, nch, lw_cyc, stage, cbram, cbytes, _, _ = res
+    lcyc = fk.composed_cycles(rows, lw_cyc, config.hw)
     period_s = period_cyc / f
     latency_s = float(lcyc.sum()) / f
     dsp_chunks = [float(config.dsp[e]) for e in eng_of]
@@ -365,6 +429,7 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
     bottleneck = int(np.argmax(stage))
     ddr_bound = float(cbytes.sum()) / (config.ddr_gbps * 1e9) >= period_s * (1 - 1e-9) and stage[bottleneck] < period_cyc
 
+    roles = _block_roles(rows, config)
     costs = []
     word_bytes = config.data_bits / 8
     pos = {li: j for j, li in enumerate(active)}
@@ -377,23 +442,36 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
         e = eng_of[c]
         cyc = float(lcyc[j])
         lat = cyc / f
-        le = fk.layerwise_engine(rows[j], config.tn, config.tm, config.dsp, config.hw)
-        ltn, ltm = (1, 1) if le < 0 else (int(config.tn[le]), int(config.tm[le]))
-        comp = fk.layer_cycles(rows[j], float(ltn), float(ltm), config.dw_per_group)
-        map_cyc = (rows[j][fk.IN_EL] + rows[j][fk.OUT_EL]) * word_bytes / config.hw[fk.HW_PORT_BYTES]
-        resident = bool(fk.layerwise_weights_resident(rows[j], float(ltn), float(ltm), config.hw))
-        w_cyc = 0.0 if resident else rows[j][fk.WEIGHTS] * word_bytes / config.hw[fk.HW_PORT_BYTES]
         words = fk.layer_bytes(rows[j], word_bytes) / word_bytes
-        util = layer.macs / (cyc * ltn * ltm) if layer.macs and cyc > 0 else 0.0
+        pipeline = {"chunk": c, "chunk_tn": int(config.tn[e]), "chunk_tm": int(config.tm[e]),
+                    "chunk_cycles": float(fk.layer_cycles(rows[j], config.tn[e], config.tm[e], config.dw_per_group))}
+        pipe_map = f"pipeline chunk {c}: Tn={int(config.tn[e])} Tm={int(config.tm[e])}"
+        role, lanes, charged_macs, own_cyc = roles[j]
+        if role is None:
+            le = fk.layerwise_engine(rows[j], config.tn, config.tm, config.dsp, config.hw)
+            ltn, ltm = (1, 1) if le < 0 else (int(config.tn[le]), int(config.tm[le]))
+            comp = fk.layer_cycles(rows[j], float(ltn), float(ltm), config.dw_per_group)
+            map_cyc = (rows[j][fk.IN_EL] + rows[j][fk.OUT_EL]) * word_bytes / config.hw[fk.HW_PORT_BYTES]
+            resident = bool(fk.layerwise_weights_resident(rows[j], float(ltn), float(ltm), config.hw))
+            w_cyc = 0.0 if resident else rows[j][fk.WEIGHTS] * word_bytes / config.hw[fk.HW_PORT_BYTES]
+            free = config.hw[fk.HW_COMPOSITION] == fk.SEPARABLE_BLOCKS and config.hw[fk.HW_BP_OTHER_FREE] > 0
+            util = layer.macs / (cyc * ltn * ltm) if layer.macs and cyc > 0 else 0.0
+            lw_info = {"layerwise_tn": ltn, "layerwise_tm": ltm, "compute_cycles": float(comp),
+                       "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc), "weights_resident": resident,
+                       "bound": ("outside blocks: free" if free else
+                                 "weights" if w_cyc > map_cyc + comp else ("compute" if comp >= map_cyc else "maps"))}
+            mapping = f"layerwise Tn={ltn} Tm={ltm} | {pipe_map}"
+        else:
+            # a separable block's layer: `cycles` are its chunk's busy cycles (its utilization: the MACs the block
+            # rule charges over its chunk's lanes), `latency` its share of the block's bottleneck time
+            cyc = float(own_cyc)
+            util = charged_macs / (cyc * lanes) if cyc > 0 else 0.0
+            lw_info = {"layerwise_tn": 1, "layerwise_tm": lanes, "compute_cycles": cyc,
+                       "charged_macs": float(charged_macs), "bound": role}
+            mapping = f"block {role}, {lanes} lanes | {pipe_map}"
         costs.append(LayerCost(
             macs=int(layer.macs), cycles=cyc, latency_s=lat, energy_j={"board": lat * power},
-            accesses={"dram": words}, utilization=float(util),
-            mapping=f"layerwise Tn={ltn} Tm={ltm} | pipeline chunk {c}: Tn={int(config.tn[e])} Tm={int(config.tm[e])}",
-            extra={"chunk": c, "chunk_tn": int(config.tn[e]), "chunk_tm": int(config.tm[e]),
-                   "chunk_cycles": float(fk.layer_cycles(rows[j], config.tn[e], config.tm[e], config.dw_per_group)),
-                   "layerwise_tn": ltn, "layerwise_tm": ltm, "compute_cycles": float(comp),
-                   "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc), "weights_resident": resident,
-                   "bound": "weights" if w_cyc > map_cyc + comp else ("compute" if comp >= map_cyc else "maps")},
+            accesses={"dram": words}, utilization=float(util), mapping=mapping, extra={**pipeline, **lw_info},
         ))
     extra = {
         "throughput_gops": 2.0 * total_macs / period_s / 1e9 if period_s > 0 else 0.0,
