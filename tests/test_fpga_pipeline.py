@@ -12,16 +12,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelmodel.estimate import configure, estimate
+from accelmodel.mappers import fpga_kernels as fk
 from accelmodel.mappers import fpga_pipeline as fp
-from accelmodel.specs import SpecError
-from accelmodel.workloads import LayerGraph, conv2d, fbnet, nasbench201
+from accelmodel.specs import SpecError, load_spec
+from accelmodel.workloads import LayerGraph, conv2d, elementwise, fbnet, nasbench201
 from accelmodel.workloads.nasbench201 import OPS, arch_string
 
 NB0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+NB1 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+# HW-NAS-Bench values printed by its API's example notebook and quoted in issue 13 (not in the reference folder's
+# examples file): NB201 network 1 on ImageNet16-120 and the all-k3_e1 FBNet network on ImageNet.
+NB1_IMAGENET16_MS = 1.878
+FBNET_K3E1_IMAGENET_MS = 29.4
 
 
 def cfg(**budget):
     return configure("fpga-zc706", budget or None)[2]
+
+
+def fbnet_cfg(**budget):
+    """The config fpga-zc706 applies to FBNet networks (its search_space_overrides.fbnet)."""
+    return configure(load_spec("fpga-zc706").for_space("fbnet"), budget or None)[2]
 
 
 @pytest.fixture(scope="module")
@@ -58,21 +69,41 @@ def test_vgg16_680_dsp_compared_with_dnnbuilder(board):
     assert e.throughput_gops <= 680 * 0.2 * 2
 
 
-def test_nb201_calibration_kendall_tau(reference):
+def test_nb201_calibration_regression_guard(reference):
+    # measured: Kendall tau-b 0.9997, MAPE 1.68 %, max 5.8 % on the 1,000 CIFAR-10 networks (was 0.983 / 3.65 %)
     from scipy.stats import kendalltau
 
     with open(reference / "hwnasbench_nb201_cifar10_calibration.csv") as fh:
         rows = list(csv.DictReader(fh))
     config = cfg()
-    pred = [fp.map_network(nasbench201(r["arch_str"], "cifar10"), config).latency_s * 1e3 for r in rows]
-    ref = [float(r["fpga_latency_ms"]) for r in rows]
-    tau = kendalltau(np.round(np.array(pred) * 1e6), np.round(np.array(ref) * 1e6), variant="b")[0]
-    assert tau >= 0.85, tau
+    pred = np.array([fp.map_network(nasbench201(r["arch_str"], "cifar10"), config).latency_s * 1e3 for r in rows])
+    ref = np.array([float(r["fpga_latency_ms"]) for r in rows])
+    tau = kendalltau(np.round(pred * 1e6), np.round(ref * 1e6), variant="b")[0]
+    assert tau >= 0.99, tau
+    assert np.mean(np.abs(pred / ref - 1)) <= 0.025
+    assert np.max(np.abs(pred / ref - 1)) <= 0.08
+
+
+def test_fbnet_calibration_regression_guard(reference):
+    # measured: Kendall tau-b 0.980, MAPE 1.81 %, max 3.9 % on the 500 CIFAR-100 networks (layer sum: tau 0.45);
+    # through the data-set builder, i.e. the batch path
+    from scipy.stats import kendalltau
+
+    from accelmodel.datasets import build
+
+    with open(reference / "hwnasbench_fbnet_cifar100_calibration.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    ops = [[int(t) for t in r["op_idx_list"].split()] for r in rows]
+    pred = build("fbnet", "fpga-zc706", "cifar100", archs=ops, workers=0)["latency_ms"].to_numpy()
+    ref = np.array([float(r["fpga_latency_ms"]) for r in rows])
+    tau = kendalltau(np.round(pred * 1e6), np.round(ref * 1e6), variant="b")[0]
+    assert tau >= 0.95, tau
+    assert np.mean(np.abs(pred / ref - 1)) <= 0.025
+    assert np.max(np.abs(pred / ref - 1)) <= 0.05
 
 
 def _example_cases():
-    # Measured (layerwise.weights: resident_if_fit): NB201#0 +3.0 / +3.0 / +3.1 % on CIFAR-10 / CIFAR-100 /
-    # ImageNet16-120, FBNet all-k3_e1 +7.4 %. With streamed weights: +3.1 / +3.4 / +16.2 % and +17.4 %.
+    # Measured: NB201 #0 -4.5 / -4.5 / +1.1 % on CIFAR-10 / CIFAR-100 / ImageNet16-120, FBNet all-k3_e1 -1.8 %
     cases = []
     for ds in ("cifar10", "cifar100", "ImageNet16-120"):
         cases.append(pytest.param("nb201", ds, id=f"nb201-0-{ds}"))
@@ -81,7 +112,7 @@ def _example_cases():
 
 
 @pytest.mark.parametrize("space,dataset", _example_cases())
-def test_hwnasbench_examples_within_15_percent(examples, space, dataset):
+def test_hwnasbench_examples(examples, space, dataset):
     if space == "nb201":
         entry = next(e for e in examples["nasbench201"] if e["index"] == 0)
         graph = nasbench201(entry["arch_str"], dataset)
@@ -90,8 +121,30 @@ def test_hwnasbench_examples_within_15_percent(examples, space, dataset):
         graph = fbnet(entry["op_idx_list"], dataset)
     ref = entry[dataset]
     e = estimate(graph, "fpga-zc706")
-    assert abs(e.latency_ms / ref["fpga_latency"] - 1) <= 0.15, e.latency_ms
-    assert abs(e.energy_mj / ref["fpga_energy"] - 1) <= 0.15, e.energy_mj
+    assert abs(e.latency_ms / ref["fpga_latency"] - 1) <= 0.05, e.latency_ms
+    assert e.energy_mj == pytest.approx(e.latency_ms * 7.0)
+    assert abs(e.energy_mj / ref["fpga_energy"] - 1) <= 0.05, e.energy_mj
+
+
+def test_nb201_network1_imagenet16():
+    # three 3x3-conv edges: HW-NAS-Bench's value is 0.353x its CIFAR-10 one for 1/4 of the pixels, the 64 -> 64
+    # 3x3 convs being weight-bound on 4 x 4 maps (layerwise.weights: buffered). Measured 1.915 ms (+2.0 %); with
+    # resident weights it was 1.257 (-33 %).
+    e = estimate(nasbench201(NB1, "ImageNet16-120"), "fpga-zc706")
+    assert abs(e.latency_ms / NB1_IMAGENET16_MS - 1) <= 0.05, e.latency_ms
+
+
+def test_fbnet_imagenet_example_within_25_percent():
+    # measured 35.70 ms (+21.4 %): see the strict xfail below for the 15 % target
+    e = estimate(fbnet([0] * 22, "imagenet"), "fpga-zc706")
+    assert abs(e.latency_ms / FBNET_K3E1_IMAGENET_MS - 1) <= 0.25, e.latency_ms
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: at the CIFAR-100 table's pointwise rate ImageNet's 1x1 MACs alone take "
+                   "30.0 ms (> 29.4 published); one ImageNet value cannot identify that table's set-up (README, FPGA)")
+def test_fbnet_imagenet_example_within_15_percent():
+    e = estimate(fbnet([0] * 22, "imagenet"), "fpga-zc706")
+    assert abs(e.latency_ms / FBNET_K3E1_IMAGENET_MS - 1) <= 0.15, e.latency_ms
 
 
 def test_energy_is_latency_times_board_power():
@@ -182,27 +235,42 @@ def test_depthwise_and_divisor_waste():
 
 
 def test_resident_weights_known_answer_and_budget():
-    from accelmodel.mappers import fpga_kernels as fk
-
-    hw = cfg().hw
+    hw = cfg(layerwise_weights="resident_if_fit").hw
     conv = fp.encode_layer(conv2d("c", (1, 128, 8, 8), 128, 3, 1, 1))
     # 16 x 16 lanes of 16-bit words = 4096 bits per read -> 57 banks of 72 bits; 8 x 8 passes x 9 taps =
     # 576 rows, 512 rows per BRAM36 at 72 bits -> 2 blocks per bank
     assert fk.resident_weight_bram(conv, 16.0, 16.0, hw) == 57 * 2
     assert fk.layerwise_weights_resident(conv, 16.0, 16.0, hw)
     # with a BRAM budget below the resident set, the weights stream again
-    assert not fk.layerwise_weights_resident(conv, 16.0, 16.0, cfg(bram=100).hw)
+    assert not fk.layerwise_weights_resident(conv, 16.0, 16.0, cfg(layerwise_weights="resident_if_fit", bram=100).hw)
     assert not fk.layerwise_weights_resident(conv, 16.0, 16.0, cfg(layerwise_weights="streamed").hw)
 
 
-def test_resident_weights_only_remove_weight_streaming():
-    g = nasbench201(NB0, "ImageNet16-120")
-    resident = estimate(g, "fpga-zc706")
+def test_weight_buffer_known_answer():
+    # the default 64 KB buffer holds 32,768 16-bit weights: NB201's 32 -> 64 3x3 conv (18,432) stays on chip, the
+    # 64 -> 64 one (36,864) streams
+    hw = cfg().hw
+    small = fp.encode_layer(conv2d("a", (1, 32, 8, 8), 64, 3, 2, 1))
+    large = fp.encode_layer(conv2d("b", (1, 64, 4, 4), 64, 3, 1, 1))
+    assert fk.layerwise_weights_resident(small, 8.0, 32.0, hw)
+    assert not fk.layerwise_weights_resident(large, 8.0, 32.0, hw)
+    assert fk.layerwise_weights_resident(large, 8.0, 32.0, cfg(weight_buffer_kb=72).hw)
+    # streamed weights overlap the map load / compute / store: 36,864 words x 2 B at 64 bits x 0.94 per cycle,
+    # plus the 30-cycle loop overhead, against 2 x 1,024 map words and 4 x 4 x 8 x 2 x 9 compute cycles
+    weights = 36864 * 2 / (8 * 0.94)
+    assert fk.layerwise_cycles(large, cfg().tn, cfg().tm, cfg().dsp, hw) == pytest.approx(weights + 30)
+
+
+def test_weight_placement_only_removes_weight_streaming():
+    g = nasbench201(NB1, "ImageNet16-120")
+    resident = estimate(g, "fpga-zc706", budget={"layerwise_weights": "resident_if_fit"})
+    buffered = estimate(g, "fpga-zc706")
     streamed = estimate(g, "fpga-zc706", budget={"layerwise_weights": "streamed"})
-    tight = estimate(g, "fpga-zc706", budget={"bram": 60})
-    assert resident.latency_ms < streamed.latency_ms
+    tight = estimate(g, "fpga-zc706", budget={"layerwise_weights": "resident_if_fit", "bram": 60})
+    assert resident.latency_ms < buffered.latency_ms < streamed.latency_ms
     assert resident.latency_ms <= tight.latency_ms <= streamed.latency_ms
-    assert (resident.layers["latency_ms"] <= streamed.layers["latency_ms"] * (1 + 1e-12)).all()
+    assert (resident.layers["latency_ms"] <= buffered.layers["latency_ms"] * (1 + 1e-12)).all()
+    assert (buffered.layers["latency_ms"] <= streamed.layers["latency_ms"] * (1 + 1e-12)).all()
     assert (resident.layers["weight_cycles"].dropna() == 0).all()
     assert not tight.layers["weights_resident"].dropna().astype(bool).all()
     # the pipeline streams weights either way
@@ -213,20 +281,102 @@ def test_resident_weights_only_remove_weight_streaming():
 
 def test_depthwise_mode_is_a_budget_option():
     g = fbnet([0] * 22)
-    dense = estimate(g, "fpga-zc706")
-    aware = estimate(g, "fpga-zc706", budget={"depthwise": "output_lanes"})
+    dense = estimate(g, "fpga-zc706", budget={"layerwise_composition": "layer_sum"})
+    aware = estimate(g, "fpga-zc706", budget={"depthwise": "output_lanes", "layerwise_composition": "layer_sum"})
     assert aware.latency_ms < dense.latency_ms
     assert aware.throughput_gops >= dense.throughput_gops
     with pytest.raises(SpecError, match=r"engine.depthwise.*allowed"):
         estimate(g, "fpga-zc706", budget={"depthwise": "diagonal"})
 
 
+# ---- HW-NAS-Bench's FBNet block rule (fbnet: layerwise.composition separable_blocks) ----------------------
+
+def _block(c_in, c_out, hw, kernel=3, exp=1, groups=1, stride=1):
+    """One FBNet inverted-residual block alone (expand, depthwise, project, residual add), an FBNet-space graph."""
+    g = LayerGraph("block", (1, c_in, hw, hw), meta={"space": "fbnet"})
+    mid = c_in * exp
+    g.add(elementwise("in", "identity", g.input_shape))  # wiring: free on the FPGA
+    e = g.add(conv2d("expand", g.input_shape, mid, 1, 1, 0, groups=groups), "in")
+    d = g.add(conv2d("dw", e.out_shape, mid, kernel, stride, kernel // 2, groups=mid), "expand")
+    p = g.add(conv2d("project", d.out_shape, c_out, 1, 1, 0, groups=groups), "dw")
+    if stride == 1 and c_in == c_out:
+        g.add(elementwise("add", "add", p.out_shape, 2), ["project", "in"])
+    return g
+
+
+def _block_cycles(**kw):
+    return fp.map_network(_block(**kw), fbnet_cfg()).latency_s * 200e6
+
+
+@pytest.mark.parametrize("kw,cycles", [
+    # 32 x 32 x (16 mid x (3/32 x (16 + 16) + 3/4) + 3/4 x 16): HW-NAS-Bench's k3_e1 - skip at position 0
+    (dict(c_in=16, c_out=16, hw=32), 73728),
+    # grouped 1x1 convs halve the MAC part (k3_e1_g2 - skip at position 0)
+    (dict(c_in=16, c_out=16, hw=32, groups=2), 49152),
+    # stride 2, costed on the 16 x 16 output: 256 x (24 x (3/32 x 56 + 3/4) + 3/4 x 32) (position 5)
+    (dict(c_in=24, c_out=32, hw=32, stride=2), 43008),
+    # k5_e6: the depthwise chunk binds, 3 x 25 x 96 x 1024 / 16 (the table: 457,728, 0.7 % less), above the
+    # pointwise chunk's 1024 x (96 x 3.75 + 12) = 380,928
+    (dict(c_in=16, c_out=16, hw=32, kernel=5, exp=6), 460800),
+    # same shapes, k3: the pointwise chunk binds
+    (dict(c_in=16, c_out=16, hw=32, kernel=3, exp=6), 380928),
+])
+def test_fbnet_block_rule_known_answers(kw, cycles):
+    assert _block_cycles(**kw) == pytest.approx(cycles, rel=1e-12)
+
+
+def test_fbnet_layers_outside_blocks_are_free_and_blocks_add_up():
+    config = fbnet_cfg()
+    assert fp.map_network(fbnet([8] * 22), config).latency_s == 0.0  # stem, skips, header, pool, classifier
+    g = fbnet([3, 7, 8, 1, 5, 2, 8, 4, 6, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3])
+    r = fp.map_network(g, config)
+    per_block = {}
+    for layer, cost in zip(g.layers, r.layers):
+        per_block[layer.tag("position")] = per_block.get(layer.tag("position"), 0.0) + cost.latency_s
+    assert sum(per_block.values()) == pytest.approx(r.latency_s, rel=1e-12)
+    assert all(v == 0 for k, v in per_block.items() if k in ("stem", "header", "avgpool", "fc"))
+    # the pipeline (throughput) figures do not depend on the composition of the layerwise figure
+    assert r.extra["period_ms"] == pytest.approx(fp.map_network(g, cfg()).extra["period_ms"], rel=1e-12)
+
+
+fbnets = st.lists(st.integers(0, 8), min_size=22, max_size=22)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=fbnets, dataset=st.sampled_from(["cifar100", "imagenet"]))
+def test_fbnet_blocks_never_beat_their_engines(ops, dataset):
+    # each block layer is at most as fast as its chunk's lanes allow (utilization <= 1 on the MACs the rule
+    # charges), and a block never takes less than its chunks' work over all their lanes
+    r = estimate(fbnet(ops, dataset), "fpga-zc706")
+    rows = r.layers[r.layers["bound"].isin(["pointwise chunk", "depthwise chunk"])]
+    assert (rows["utilization"] <= 1 / 3 + 1e-12).all()  # one issue every 3 cycles
+    charged = (rows["charged_macs"] * 3 / np.where(rows["bound"] == "pointwise chunk", 32, 16)).sum()
+    assert r.latency_ms * 1e-3 * 200e6 >= rows["charged_macs"].sum() * 3 / 48 * (1 - 1e-12)
+    assert r.latency_ms * 1e-3 * 200e6 <= charged * (1 + 1e-12)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arch=archs, dsp=st.integers(32, 800), extra=st.integers(1, 100), dataset=st.sampled_from(
+    ["cifar10", "ImageNet16-120"]))
+def test_more_dsp_never_slows_the_layerwise_figure(arch, dsp, extra, dataset):
+    # layer_sum: each layer takes the fastest layer engine within the budget, a set that only grows with it
+    g = nasbench201(arch, dataset)
+    a = fp.map_network(g, cfg(dsp=dsp)).latency_s
+    b = fp.map_network(g, cfg(dsp=dsp + extra)).latency_s
+    assert b <= a * (1 + 1e-12)
+
+
+def test_fbnet_block_engines_need_their_dsps():
+    with pytest.raises(SpecError, match=r"separable_blocks.*32 \+ 16 MAC lanes.*budget.dsp is 40"):
+        estimate(fbnet([0] * 22), "fpga-zc706", budget={"dsp": 40})
+
+
 # ---- batch path ----------------------------------------------------------------------------------
 
-def test_evaluate_sequences_equals_map_network():
-    config = cfg(dsp=723)
+@pytest.mark.parametrize("config", [cfg(dsp=723), fbnet_cfg(dsp=723)], ids=["layer_sum", "separable_blocks"])
+def test_evaluate_sequences_equals_map_network(config):
     graphs = [nasbench201(NB0), nasbench201(arch_string(["nor_conv_3x3"] * 6)), fbnet([0] * 22),
-              nasbench201(NB0, batch=3),
+              nasbench201(NB0, batch=3), fbnet([0] * 22, "imagenet"), fbnet([5] * 22, batch=2),
               fbnet([3, 7, 8, 1, 5, 2, 8, 4, 6, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3])]
     index, layers, seqs = {}, [], []
     for g in graphs:
