@@ -22,6 +22,7 @@ CASES = {
     # name: (space, arch, dataset, sample, target seconds or None)
     "nb201-eyeriss": ("nasbench201", "eyeriss-hwnasbench", "cifar10", None, 10.0),
     "nb201-generic-medium": ("nasbench201", "generic-medium", "cifar10", None, None),
+    "nb201-fpga": ("nasbench201", "fpga-zc706", "cifar10", None, None),
     "fbnet10k-eyeriss": ("fbnet", "eyeriss-hwnasbench", "cifar100", 10_000, None),
     "fbnet100k-eyeriss": ("fbnet", "eyeriss-hwnasbench", "cifar100", 100_000, None),
     "fbnet100k-fpga": ("fbnet", "fpga-zc706", "cifar100", 100_000, 60.0),
