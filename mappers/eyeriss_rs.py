@@ -25,7 +25,9 @@ Layer types (how Eyeriss runs each; the spec's ``conventions`` section chooses w
   through DRAM at ``bandwidth.elementwise_words_per_cycle``; Eyeriss has no element-wise unit, so the
   tensors make a round trip) or ``free``.
 - identity: ``free`` (a skip connection is a pointer) or ``copy`` (read + write through DRAM).
-- zero: always free (an edge that contributes nothing).
+- zero: always free (an edge that contributes nothing); concat: always free (a layout: its producers write at
+  channel offsets of one buffer).
+- dilated convolutions are rejected (MappingError): the RS PE-set mapping assumes adjacent kernel taps.
 
 Spills: the space already moves data to DRAM when the GLB is too small -- ifmap re-fetches (m3), partial-sum
 spills (c3), output-row strips (e3) and image groups (n3) are DRAM-level factors that every search considers.
@@ -220,6 +222,11 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
         if layer.stride[0] != layer.stride[1]:
             raise MappingError(f"layer {layer.name!r}: stride {layer.stride} differs between rows and columns; "
                                "the RS mapper supports equal strides only")
+        if layer.dilation != (1, 1):
+            # RS maps filter rows onto PE rows and reuses ifmap rows diagonally across them, which assumes
+            # adjacent taps; a dilated kernel needs another PE-set mapping, not modelled here
+            raise MappingError(f"layer {layer.name!r}: dilation {layer.dilation} is not supported by the "
+                               "row-stationary mapper (only undilated kernels)")
         g = layer.groups if config.grouped_conv == "grouped" else 1
         s[K.L_G], s[K.L_M], s[K.L_C] = g, layer.K // g, layer.C // g
         s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S

@@ -14,7 +14,9 @@ from numba import njit
 
 # ---- layer row columns -------------------------------------------------------------------------
 KIND, N, C, K, H, W, P, Q, R, S, STRIDE, GROUPS, MACS, IN_EL, OUT_EL, WEIGHTS, NINPUTS = range(17)
-NCOLS = 17
+#: input rows one window spans: dilation x (R - 1) + 1 (R for an undilated kernel); sets the line buffer
+R_SPAN = 17
+NCOLS = 18
 
 # ---- layer kinds --------------------------------------------------------------------------------
 FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
@@ -183,7 +185,7 @@ def bram_consts(row, hw):
     if kind == LINEAR or kind == GPOOL:
         line_words = 2.0 * row[C]
     else:
-        line_words = min(row[R] + row[STRIDE] + hw[HW_EXTRA_ROWS], row[H]) * row[W] * row[C]
+        line_words = min(row[R_SPAN] + row[STRIDE] + hw[HW_EXTRA_ROWS], row[H]) * row[W] * row[C]
     out[0] = 1.0 if (kind == CONV or kind == LINEAR) and not depthwise else 2.0
     out[1] = _bram_blocks(line_words * wb, bb)
     if kind == CONV or kind == LINEAR:

@@ -16,7 +16,7 @@ from accelmodel.mappers import generic as gm
 from accelmodel.mappers import generic_kernels as gk
 from accelmodel.specs import SpecError, load_spec
 from accelmodel.workloads import get
-from accelmodel.workloads.graph import conv2d, elementwise, linear, pool
+from accelmodel.workloads.graph import concat, conv2d, elementwise, linear, pool
 
 BUDGET_SPECS = ("generic-small", "generic-medium", "generic-large")
 ALL_SPECS = BUDGET_SPECS + ("nahas-edge",)
@@ -138,6 +138,29 @@ def test_layer_additive_and_streamed_layers():
                                             (p.input_elements + p.output_elements) * c.word_bytes / bpc))
     ident = elementwise("i", "identity", (1, 8, 4, 4))
     assert gm.map_layer(ident, c, "latency").cycles == 0
+    cat = concat("cat", [(1, 8, 4, 4), (1, 8, 4, 4)])
+    assert gm.map_layer(cat, c, "latency").cycles == 0 and gm.map_layer(cat, c, "energy").energy_total_j == 0
+
+
+def test_dilated_conv_has_the_taps_of_its_kernel_and_the_halo_of_its_span():
+    """A 3x3 kernel with dilation 2 (DARTS dil_conv) does the MACs of a 3x3 kernel, and its tiles fetch the input
+    span of a 5x5 window: in the vector only the span fields (and the 'same' padding) change, and a row tile of
+    one output row reads five input rows, not three."""
+    dil = conv2d("dil", (1, 16, 16, 16), 16, 3, 1, dilation=2, groups=16)
+    plain = conv2d("dw", (1, 16, 16, 16), 16, 3, 1, groups=16)
+    assert dil.padding == (2, 2) and dil.out_shape == plain.out_shape and dil.macs == plain.macs
+    v_dil, v_plain = gm.layer_vector(dil), gm.layer_vector(plain)
+    assert (v_dil[gk.L_RX], v_dil[gk.L_SX], v_plain[gk.L_RX]) == (5, 5, 3)
+    same = [i for i in range(gk.LAYER_FIELDS) if i not in (gk.L_RX, gk.L_SX, gk.L_PH, gk.L_PW)]
+    assert list(v_dil[same]) == list(v_plain[same]) and (v_dil[gk.L_PH], v_plain[gk.L_PH]) == (2, 1)
+    need = gk.buffer_need(v_dil, 16, 1, 1, 16, 1, 1, 2, 4) - gk.buffer_need(v_plain, 16, 1, 1, 16, 1, 1, 2, 4)
+    assert need == 2 * 2 * 16 * (5 - 3) * 16     # double-buffered, 2 B words: two more rows of 16 channels x 16
+    for spec in BUDGET_SPECS:
+        assert estimate_layer(dil, spec) >= estimate_layer(plain, spec)
+
+
+def estimate_layer(layer, spec):
+    return gm.map_layer(layer, cfg(spec), "latency").cycles
 
 
 # ---- double buffering and the energy reference table ------------------------------------------------
@@ -276,7 +299,7 @@ def brute_force(layer, c, objective):
 
 @st.composite
 def tiny_case(draw):
-    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "grouped", "linear"]))
+    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "grouped", "linear", "dilated"]))
     C = draw(st.integers(1, 5)) if kind != "grouped" else draw(st.sampled_from([2, 4]))
     if kind == "linear":
         layer = linear("fc", (draw(st.integers(1, 3)), C, 1, 1), draw(st.integers(1, 7)))
@@ -288,6 +311,8 @@ def tiny_case(draw):
             layer = conv2d("dw", (1, C, H, H), C * draw(st.integers(1, 2)), kernel=k, stride=s, groups=C)
         elif kind == "grouped":
             layer = conv2d("g2", (1, C, H, H), 2 * draw(st.integers(1, 3)), kernel=k, stride=s, groups=2)
+        elif kind == "dilated":  # DARTS dil_conv: depthwise 3x3, dilation 2, padding 2
+            layer = conv2d("dil", (1, C, H, H), C, kernel=3, stride=s, dilation=2, groups=C)
         else:
             layer = conv2d("c", (1, C, H, H), draw(st.integers(1, 7)), kernel=k, stride=s)
     c = cfg(pes_x=draw(st.integers(1, 2)), pes_y=draw(st.integers(1, 3)), compute_lanes=draw(st.integers(1, 3)),
