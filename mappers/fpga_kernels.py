@@ -331,6 +331,14 @@ def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes,
         return False
     if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
         return True
+    # Exact shortcut before the price grid: a chunk's DDR bytes do not depend on its engine, so the cut of least
+    # DDR traffic among those meeting t bounds every cut the grid can try; above the budget, none fits (the same
+    # answer as the grid, found with one DP instead of eleven; the slack covers summation order).
+    if ddr_tot[nu] > ddr_budget:
+        _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-12, 1e-12, 1.0, f, arg_w, arg_k,
+            dsp_tot, bram_tot, ddr_tot)
+        if ddr_tot[nu] > ddr_budget * (1.0 + 1e-9):
+            return False
     for j in range(11):
         if j < 9:
             lam = 10.0 ** (-2.0 + 0.5 * j)
