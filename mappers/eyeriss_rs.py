@@ -23,7 +23,8 @@ Layer types (how Eyeriss runs each; the spec's ``conventions`` section chooses w
   window operations are charged as MACs.
 - add: ``conventions.add`` = ``memory_traffic`` (read every input, write the output, each word once
   through DRAM at ``bandwidth.elementwise_words_per_cycle``; Eyeriss has no element-wise unit, so the
-  tensors make a round trip) or ``free``.
+  tensors make a round trip) or ``free``; a channel-wise scale (squeeze-and-excitation) follows the same
+  convention (its map and per-channel factors read, the map written).
 - identity: ``free`` (a skip connection is a pointer) or ``copy`` (read + write through DRAM).
 - zero: always free (an edge that contributes nothing); concat: always free (a layout: its producers write at
   channel offsets of one buffer).
@@ -262,7 +263,7 @@ def _elementwise_cost(layer: Layer, config: EyerissConfig) -> LayerCost:
     op = layer.op
     words = 0.0
     how = "free"
-    if op == "add" and config.add == "memory_traffic":
+    if op in ("add", "scale") and config.add == "memory_traffic":
         words = float(layer.input_elements + layer.output_elements)
         how = f"DRAM round trip: {layer.num_inputs} inputs read + output written"
     elif op == "identity" and config.identity == "copy":

@@ -239,6 +239,9 @@ _KIND = {"conv2d": fk.CONV, "linear": fk.LINEAR, "avgpool": fk.POOL, "maxpool": 
 
 
 def encode_layer(layer) -> np.ndarray:
+    if layer.op not in _KIND:
+        raise ValueError(f"layer {layer.name!r}: op {layer.op!r} is not modelled by the chunk pipeline "
+                         f"(it costs {sorted(_KIND)})")
     row = np.zeros(fk.NCOLS)
     row[fk.KIND] = _KIND[layer.op]
     row[fk.N], row[fk.C], row[fk.H], row[fk.W] = layer.in_shape

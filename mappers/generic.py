@@ -68,9 +68,10 @@ Access-counting conventions (``LayerCost.accesses`` in words, energy from bytes 
 - ``dram``: weight and input tile fetches, final outputs once, and 32-bit partial sums written and read back
   once per extra input-channel tile visit when the order is not output-stationary.
 
-Pooling, global pooling and element-wise add run on the SIMD units as a stream (one op per SIMD unit per
-cycle; inputs and outputs through DRAM once); identity, zero and concat layers move nothing and cost nothing (a
-concat is a layout: its producers write their channels at offsets of one DRAM buffer).
+Pooling, global pooling, element-wise add and channel-wise scale (squeeze-and-excitation) run on the SIMD units
+as a stream (one op per SIMD unit per cycle; inputs and outputs through DRAM once); identity, zero and concat
+layers move nothing and cost nothing (a concat is a layout: its producers write their channels at offsets of one
+DRAM buffer).
 
 A dilated convolution has the MACs and weights of its undilated kernel; its tiles fetch the contiguous input
 span of their windows (``dilation x (R - 1) + 1`` rows per output row, the DMA fetches whole spans, including rows
@@ -542,7 +543,7 @@ def map_layer(layer, config: GenericConfig, objective: str) -> LayerCost:
     objective = check_objective(objective)
     if layer.op in ("identity", "zero", "concat"):
         return _zero_cost(layer)
-    if layer.op in ("avgpool", "maxpool", "global_avgpool", "add"):
+    if layer.op in ("avgpool", "maxpool", "global_avgpool", "add", "scale"):
         return _stream_cost(layer, config)
     vec = layer_vector(layer)
     rec = search_records(vec, config, objective)

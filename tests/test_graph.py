@@ -1,6 +1,6 @@
 import pytest
 
-from accelmodel.workloads import LayerGraph, Layer, concat, conv2d, elementwise, linear, pool
+from accelmodel.workloads import LayerGraph, Layer, concat, conv2d, elementwise, global_avgpool, linear, pool, scale
 
 
 def test_conv_shapes_and_macs():
@@ -102,3 +102,13 @@ def test_strided_zero_subsamples_the_plane():
         elementwise("i", "identity", (1, 8, 8, 8), stride=2)
     with pytest.raises(ValueError, match="zero with stride"):
         Layer("z", "zero", (1, 8, 8, 8), (1, 8, 8, 8), stride=(2, 2))
+
+
+def test_scale_takes_a_map_and_per_channel_factors():
+    g = LayerGraph("t", (1, 3, 8, 8))
+    a = g.add(conv2d("a", (1, 3, 8, 8), 4, 3))
+    p = g.add(global_avgpool("p", a.out_shape), "a")
+    s = g.add(scale("s", a.out_shape), ["a", "p"])
+    assert s.out_shape == a.out_shape and s.window_ops == 256 and s.input_elements == 256 + 4
+    with pytest.raises(ValueError, match="per-channel factors"):
+        g.add(scale("bad", a.out_shape), ["p", "a"])

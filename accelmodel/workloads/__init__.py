@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .graph import OPS, Layer, LayerGraph, concat, conv2d, elementwise, global_avgpool, linear, pool
+from .graph import OPS, Layer, LayerGraph, concat, conv2d, elementwise, global_avgpool, linear, pool, scale
 from .nasbench201 import nasbench201, nasbench201_arch_strings, read_index_file
 # Imported eagerly: once a submodule is loaded, Python binds its module object to the package attribute of
 # the same name, which would shadow a lazily provided function `fbnet` / `classic`.
@@ -42,7 +42,7 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
 
 
 __all__ = [
-    "OPS", "Layer", "LayerGraph", "concat", "conv2d", "elementwise", "global_avgpool", "linear", "pool",
+    "OPS", "Layer", "LayerGraph", "concat", "conv2d", "elementwise", "global_avgpool", "linear", "pool", "scale",
     "nasbench201", "nasbench201_arch_strings", "read_index_file", "get", "fbnet", "darts", "classic", "from_onnx",
 ]
 

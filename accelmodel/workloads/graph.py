@@ -22,6 +22,7 @@ OPS = {
     "maxpool": "k×k max pooling",
     "global_avgpool": "average over the whole H×W plane",
     "add": "element-wise sum of two or more tensors of one shape",
+    "scale": "channel-wise product of a tensor and a per-channel (N, C, 1, 1) vector (squeeze-and-excitation)",
     "concat": "channel-wise concatenation of two or more tensors of one plane (a memory layout: each producer "
               "writes its channels at an offset of one buffer; moves no data of its own)",
     "identity": "a tensor passed on unchanged (skip connection)",
@@ -100,7 +101,7 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: dilation {self.dilation} must be positive ints")
         if self.dilation != (1, 1) and self.op != "conv2d":
             raise ValueError(f"layer {self.name!r}: dilation {self.dilation} applies to conv2d only, not {self.op}")
-        if self.stride != (1, 1) and self.op in ("identity", "add", "concat", "linear", "global_avgpool"):
+        if self.stride != (1, 1) and self.op in ("identity", "add", "scale", "concat", "linear", "global_avgpool"):
             raise ValueError(f"layer {self.name!r}: {self.op} has no stride, got {self.stride}")
         if not isinstance(self.groups, int) or self.groups <= 0:
             raise ValueError(f"layer {self.name!r}: groups {self.groups!r} must be a positive int")
@@ -123,12 +124,12 @@ class Layer:
                 raise ValueError(
                     f"layer {self.name!r}: groups={self.groups} must divide in channels {c} and out channels {k}"
                 )
-        elif self.op in ("avgpool", "maxpool", "global_avgpool", "identity", "zero", "add", "concat"):
+        elif self.op in ("avgpool", "maxpool", "global_avgpool", "identity", "zero", "add", "scale", "concat"):
             if k != c:
                 raise ValueError(f"layer {self.name!r}: {self.op} keeps channels, but in {c} != out {k}")
             if self.op == "global_avgpool" and (p, q) != (1, 1):
                 raise ValueError(f"layer {self.name!r}: global_avgpool outputs 1×1, got {(p, q)}")
-            if self.op in ("identity", "add", "concat") and (h, w) != (p, q):
+            if self.op in ("identity", "add", "scale", "concat") and (h, w) != (p, q):
                 raise ValueError(f"layer {self.name!r}: {self.op} keeps the plane, but in {(h, w)} != out {(p, q)}")
             if self.op == "zero":
                 exp = (-(-h // self.stride[0]), -(-w // self.stride[1]))
@@ -209,6 +210,8 @@ class Layer:
             return self.N * self.C * self.H * self.W
         if self.op == "add":
             return self.output_elements * max(1, self.num_inputs - 1)
+        if self.op == "scale":
+            return self.output_elements
         return 0
 
     @property
@@ -231,6 +234,8 @@ class Layer:
     @property
     def input_elements(self) -> int:
         n, c, h, w = self.in_shape
+        if self.op == "scale":
+            return n * c * h * w + n * c      # the map and its per-channel factors
         return n * c * h * w * (self.num_inputs if self.op == "add" else 1)
 
     @property
@@ -348,6 +353,15 @@ def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, t
     return Layer(name, op, shape, out, stride=stride, tags=tuple(sorted(t.items())))
 
 
+def scale(name: str, shape: Sequence[int], tags: dict | None = None) -> Layer:
+    """A channel-wise product of a tensor of `shape` (its first input) and a (N, C, 1, 1) vector (its second
+    input), as squeeze-and-excitation applies its gates."""
+    shape = _check_shape(shape, "shape", name)
+    t = dict(tags or {})
+    t["num_inputs"] = "2"
+    return Layer(name, "scale", shape, shape, tags=tuple(sorted(t.items())))
+
+
 def concat(name: str, shapes: Sequence[Sequence[int]], tags: dict | None = None) -> Layer:
     """A channel-wise concatenation of tensors of one batch and plane, in the order given. Its in_shape and
     out_shape are the assembled tensor (channels summed)."""
@@ -406,6 +420,11 @@ class LayerGraph:
                 want = (layer.N, ch, layer.H, layer.W)
                 if shp != want:
                     raise ValueError(f"network {self.name!r}: concat {layer.name!r} input {s!r} has shape {shp}, expected {want}")
+        elif layer.op == "scale":
+            want = [layer.in_shape, (layer.N, layer.C, 1, 1)]
+            if len(inputs) != 2 or list(expected) != want:
+                raise ValueError(f"network {self.name!r}: scale {layer.name!r} takes a map {want[0]} and per-channel "
+                                 f"factors {want[1]}; wired {list(zip(inputs, expected))}")
         elif layer.op == "add":
             if len(inputs) != layer.num_inputs:
                 raise ValueError(f"network {self.name!r}: add {layer.name!r} declares {layer.num_inputs} inputs, wired {len(inputs)}")
