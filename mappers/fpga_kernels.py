@@ -570,6 +570,11 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
     # budget follows the same probes until it meets a period the smaller one could not, and ends at a
     # period no larger (more DSP never lowers the throughput the search finds).
     t_dsp = dsp_cycles / dsp_budget
+    # Likewise below the least DDR traffic of any cut (chunk bytes do not depend on engines) over the DDR rate: an
+    # exact rejection that spares DDR-bound networks the DPs of the probes under it (probe points unchanged).
+    _dp(INF / 2, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-12, 1e-12, 1.0, f, arg_w, arg_k,
+        dsp_tot, bram_tot, ddr_tot)
+    t_dsp = max(t_dsp, ddr_tot[nu] / ddr_bpc * (1.0 - 1e-9))
     best_w = np.zeros(nu + 1, np.int64)
     best_k = np.zeros(nu + 1, np.int64)
     # bracket: grow T from the lower bound by 25 % steps until a design meets it, then bisect to 0.1 %
