@@ -321,3 +321,25 @@ def test_eyeriss_rejects_dilation_and_costs_concat_nothing():
     est = estimate(darts(D.DARTS_V1), "eyeriss")
     cats = est.layers[est.layers["type"] == "concat"]
     assert len(cats) and (cats["latency_ms"] == 0).all() and (cats["energy_mj"] == 0).all()
+
+
+# ---- E2E-Perf / EH-DNAS comparison inputs (validation/e2e_perf_compare.py) ------------------------------------
+
+def test_e2e_perf_published_latencies_are_reciprocal_integer_throughputs():
+    from accelmodel.validation import e2e_perf_compare as E
+
+    fps = {name: [round(1e3 / ms) for ms in row] for name, row in E.TABLE4_MS.items()}
+    assert fps == {"DARTS": [68, 108, 134], "FBNet-A": [26, 49, 86], "ProxylessNAS": [14, 27, 49],
+                   "MobileNetV3": [35, 63, 101]}
+    for row in E.TABLE4_MS.values():
+        assert all(abs(1e3 / ms - round(1e3 / ms)) < 0.05 for ms in row)
+
+
+def test_dataset_distribution_columns():
+    from accelmodel.validation import e2e_perf_compare as E
+
+    d = E.dataset_distribution(n=200, seed=1, workers=0)
+    assert list(d["paradigm"]) == ["generic", "pipeline"] and list(d["spec"]) == ["generic-large", "fpga-e2e-large"]
+    assert (d["p5"] < d["mean"]).all() and (d["mean"] < d["p95"]).all()
+    assert d.loc[0, "published_mean"] == pytest.approx(799.28, abs=0.01)
+    assert d.loc[1, "published_std"] == pytest.approx(2753.21, abs=0.01)

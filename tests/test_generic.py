@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelmodel.estimate import estimate
+from accelmodel.validation import e2e_perf_compare
 from accelmodel.mappers import generic as gm
 from accelmodel.mappers import generic_kernels as gk
 from accelmodel.specs import SpecError, load_spec
@@ -522,32 +523,41 @@ def test_area_grows_with_every_resource(point, resource, factor):
     assert all(v > 0 for v in parts.values()) and sum(parts.values()) == pytest.approx(area.area_mm2(**point))
 
 
-# E2E-Perf (EH-DNAS Table 4): FBNet-A on ImageNet, generic paradigm, latency in ms on the three budgets
-FBNET_A = ("skip,k3_e3,k3_e1,skip,skip,k5_e6,k3_e3,k5_e1,k3_e3,k5_e6,k5_e3,k5_e1_g2,k5_e6,"
-           "k3_e6,k5_e1_g2,k5_e1,k3_e1_g2,k5_e6,k5_e6,k5_e3,k5_e6,k5_e6")
-E2E_PERF_FBNET_A_MS = {"generic-small": 38.46, "generic-medium": 20.41, "generic-large": 11.63}
+# E2E-Perf (EH-DNAS Table 4): ImageNet networks, generic paradigm, on the three budgets. Its latencies are
+# reciprocal throughputs (1000 / an integer fps), so the comparison is in frames per second.
+E2E_TABLE4 = e2e_perf_compare.TABLE4_MS
 
 
-def fbnet_a_latencies():
-    from accelmodel.workloads import fbnet
-    from accelmodel.workloads.fbnet import parse_ops
-
-    graph = fbnet(parse_ops(FBNET_A), "imagenet")
-    return {spec: estimate(graph, spec).latency_ms for spec in BUDGET_SPECS}
+@pytest.fixture(scope="module")
+def table4():
+    return e2e_perf_compare.table4()
 
 
-def test_fbnet_a_budget_order_agrees_with_e2e_perf():
-    got = fbnet_a_latencies()
-    assert sorted(got, key=got.get) == sorted(E2E_PERF_FBNET_A_MS, key=E2E_PERF_FBNET_A_MS.get)
+def test_table4_budget_order_agrees_with_e2e_perf(table4):
+    """More DSPs and on-chip memory never lower the throughput, on both sides."""
+    for name, part in table4.groupby("network"):
+        assert list(part["budget"]) == ["small", "medium", "large"]
+        assert part["published_fps"].is_monotonic_increasing and part["ours_fps"].is_monotonic_increasing, name
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the model gives FBNet-A 2.45 / 2.32 / 2.31 ms where E2E-Perf reports "
-                   "38.46 / 20.41 / 11.63 ms; its engine (not described in the paper) runs at a few percent of peak "
-                   "and scales with DSPs, ours is DRAM- and pixel-sequencing-bound on this compact network")
-def test_fbnet_a_within_2x_of_e2e_perf():
-    got = fbnet_a_latencies()
-    for spec, published in E2E_PERF_FBNET_A_MS.items():
-        assert published / 2 <= got[spec] <= published * 2, (spec, got[spec], published)
+def _known_gap(network, detail):
+    return pytest.param(network, marks=pytest.mark.xfail(strict=True, reason=(
+        f"known gap: {detail}. E2E-Perf's engine (not described in the paper) gains 2.0-3.5x from the small to the "
+        "large budget at 1.6-13 % of its peak MAC rate; ours gains 1.05-1.17x, each layer bound by DRAM traffic "
+        "(DDR3-1600 for every layer's maps and weights) or by the output channels it can spread over DSP/16 SIMD "
+        "units (validation/REPORT.md, section 5.2)")))
+
+
+@pytest.mark.parametrize("network", [
+    _known_gap("DARTS", "ours 193 / 222 / 225 fps vs E2E-Perf 68 / 108 / 134: 2.8x and 2.1x on the small and medium "
+                        "budgets (1.7x on the large)"),
+    _known_gap("FBNet-A", "ours 408 / 430 / 433 fps vs E2E-Perf 26 / 49 / 86: 16x / 8.8x / 5.0x"),
+    _known_gap("ProxylessNAS", "ours 335 / 359 / 360 fps vs E2E-Perf 14 / 27 / 49: 24x / 13x / 7.3x"),
+    _known_gap("MobileNetV3", "ours 320 / 334 / 337 fps vs E2E-Perf 35 / 63 / 101: 9.1x / 5.3x / 3.3x"),
+])
+def test_table4_throughput_within_2x_of_e2e_perf(table4, network):
+    part = table4[table4["network"] == network]
+    assert ((part["ours_fps"] >= part["published_fps"] / 2) & (part["ours_fps"] <= part["published_fps"] * 2)).all()
 
 
 @settings(max_examples=8, deadline=None)
