@@ -1,4 +1,4 @@
-"""DARTS search space (accelmodel.workloads.darts, accelmodel.darts_dataset): the published networks against
+"""DARTS search space (accelmodel.workloads.darts, accelmodel.datasets.spaces.darts): the published networks against
 the DARTS paper, the structure of quark0/darts' model.py, the code and edge-vector encodings, samplers,
 errors, the builder's template against real graphs, and dilation / concat on every mapper."""
 
@@ -224,11 +224,11 @@ def test_samplers():
 # ---- the builder's template against real graphs -----------------------------------------------------------------
 
 def test_template_sequences_equal_the_graphs():
-    from accelmodel.darts_dataset import DartsSpace
+    from accelmodel.datasets.spaces.darts import DartsTable
 
     codes = np.concatenate([D.sample_codes(40, 1), D.sample_codes(40, 2, "eh-dnas"), [D.encode(D.DARTS_V1), 0]])
     for dataset in ("cifar10", "ImageNet"):
-        space = DartsSpace(codes, dataset)
+        space = DartsTable(codes, dataset)
         seq, lengths = space.sequences(0, len(codes))
         for i, code in enumerate(codes):
             g = darts(int(code), dataset)
@@ -250,7 +250,7 @@ def test_build_equals_estimate_on_both_paradigms():
 
 
 def test_build_is_reproducible_and_resumable(tmp_path, monkeypatch):
-    import accelmodel.datasets as DS
+    import accelmodel.datasets.builds as DS
 
     a = build("darts", "generic-medium", sample=300, seed=11, network_chunk=100, workers=0)
     b = build("darts", "generic-medium", sample=300, seed=11, network_chunk=100, workers=0)
