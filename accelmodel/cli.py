@@ -44,9 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("estimate", help="latency and energy of one network on one accelerator")
-    e.add_argument("network", help="a name (resnet18), nb201:<arch_str>, fbnet:<22 ints> or an ONNX path")
+    e.add_argument("network", help="a name (resnet18), nb201:<arch_str>, fbnet:<22 ints>, darts:<genotype> or an ONNX path")
     e.add_argument("--arch", required=True, help="spec name or YAML path (see `accelmodel archs`)")
-    e.add_argument("--dataset", default=None, help="data set of nb201:/fbnet: networks")
+    e.add_argument("--dataset", default=None, help="data set of nb201:/fbnet:/darts: networks")
     e.add_argument("--batch", type=_positive_int, default=1)
     e.add_argument("--objective", default=None, help=OBJECTIVE_HELP)
     fmt = e.add_mutually_exclusive_group()
@@ -55,15 +55,16 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="a whole-space table (parquet or HW-NAS-Bench pickle), or the HW-NAS-Bench "
                                      "drop-in file (`build hwnasbench --out HW-NAS-Bench-v1_0.pickle`)")
-    b.add_argument("space", help="nasbench201, fbnet, or hwnasbench (both spaces, every data set and metric key of "
-                                 "HW-NAS-Bench-v1_0.pickle)")
+    b.add_argument("space", help="nasbench201, fbnet, darts (parquet only), or hwnasbench (both HW-NAS-Bench "
+                                 "spaces, every data set and metric key of HW-NAS-Bench-v1_0.pickle)")
     b.add_argument("--arch", type=_split, default=None, help="spec name(s), comma-separated (not for hwnasbench)")
     b.add_argument("--dataset", type=_split, default=None, help="data set(s), comma-separated")
     b.add_argument("--out", required=True, help="output path: .parquet, .pickle or .pkl")
     b.add_argument("--sample", type=_positive_int, default=None, help="number of random networks")
     b.add_argument("--seed", type=_non_negative_int, default=None, help="seed of --sample (default 0)")
     b.add_argument("--archs-file", default=None,
-                   help="networks to build, one per line (NAS-Bench-201 arch strings or indices, FBNet op lists)")
+                   help="networks to build, one per line (NAS-Bench-201 arch strings or indices, FBNet op lists, "
+                        "DARTS genotypes or codes)")
     b.add_argument("--index-file", default=None, help="NAS-Bench-201 index: CSV (index,arch_str) or HW-NAS-Bench "
                                                        "pickle (default: NAS-Bench-201's own order, generated)")
     b.add_argument("--merge", default=None, metavar="ORIGINAL.pickle",

@@ -165,7 +165,7 @@ def accelerators(network, space="nahas", area_budget: float | None = None, laten
         if layer.op in ("conv2d", "linear"):
             mac_layers.append(layer)
             mac_counts.append(count)
-        elif layer.op in ("avgpool", "maxpool", "global_avgpool", "add"):
+        elif layer.op in ("avgpool", "maxpool", "global_avgpool", "add", "scale"):
             stream_layers.append(layer)
             stream_counts.append(count)
 

@@ -23,9 +23,12 @@ Layer types (how Eyeriss runs each; the spec's ``conventions`` section chooses w
   window operations are charged as MACs.
 - add: ``conventions.add`` = ``memory_traffic`` (read every input, write the output, each word once
   through DRAM at ``bandwidth.elementwise_words_per_cycle``; Eyeriss has no element-wise unit, so the
-  tensors make a round trip) or ``free``.
+  tensors make a round trip) or ``free``; a channel-wise scale (squeeze-and-excitation) follows the same
+  convention (its map and per-channel factors read, the map written).
 - identity: ``free`` (a skip connection is a pointer) or ``copy`` (read + write through DRAM).
-- zero: always free (an edge that contributes nothing).
+- zero: always free (an edge that contributes nothing); concat: always free (a layout: its producers write at
+  channel offsets of one buffer).
+- dilated convolutions are rejected (MappingError): the RS PE-set mapping assumes adjacent kernel taps.
 
 Spills: the space already moves data to DRAM when the GLB is too small -- ifmap re-fetches (m3), partial-sum
 spills (c3), output-row strips (e3) and image groups (n3) are DRAM-level factors that every search considers.
@@ -226,6 +229,11 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
         if layer.stride[0] != layer.stride[1]:
             raise MappingError(f"layer {layer.name!r}: stride {layer.stride} differs between rows and columns; "
                                "the RS mapper supports equal strides only")
+        if layer.dilation != (1, 1):
+            # RS maps filter rows onto PE rows and reuses ifmap rows diagonally across them, which assumes
+            # adjacent taps; a dilated kernel needs another PE-set mapping, not modelled here
+            raise MappingError(f"layer {layer.name!r}: dilation {layer.dilation} is not supported by the "
+                               "row-stationary mapper (only undilated kernels)")
         g = layer.groups if config.grouped_conv == "grouped" else 1
         s[K.L_G], s[K.L_M], s[K.L_C] = g, layer.K // g, layer.C // g
         s[K.L_E], s[K.L_F], s[K.L_R], s[K.L_S] = layer.P, layer.Q, layer.R, layer.S
@@ -261,7 +269,7 @@ def _elementwise_cost(layer: Layer, config: EyerissConfig) -> LayerCost:
     op = layer.op
     words = 0.0
     how = "free"
-    if op == "add" and config.add == "memory_traffic":
+    if op in ("add", "scale") and config.add == "memory_traffic":
         words = float(layer.input_elements + layer.output_elements)
         how = f"DRAM round trip: {layer.num_inputs} inputs read + output written"
     elif op == "identity" and config.identity == "copy":

@@ -14,7 +14,9 @@ from numba import njit
 
 # ---- layer row columns -------------------------------------------------------------------------
 KIND, N, C, K, H, W, P, Q, R, S, STRIDE, GROUPS, MACS, IN_EL, OUT_EL, WEIGHTS, NINPUTS = range(17)
-NCOLS = 17
+#: input rows one window spans: dilation x (R - 1) + 1 (R for an undilated kernel); sets the line buffer
+R_SPAN = 17
+NCOLS = 18
 
 # ---- layer kinds --------------------------------------------------------------------------------
 FREE, CONV, LINEAR, POOL, GPOOL, ADD = 0, 1, 2, 3, 4, 5
@@ -248,7 +250,7 @@ def bram_consts(row, hw):
     if kind == LINEAR or kind == GPOOL:
         line_words = 2.0 * row[C]
     else:
-        line_words = min(row[R] + row[STRIDE] + hw[HW_EXTRA_ROWS], row[H]) * row[W] * row[C]
+        line_words = min(row[R_SPAN] + row[STRIDE] + hw[HW_EXTRA_ROWS], row[H]) * row[W] * row[C]
     out[0] = 1.0 if (kind == CONV or kind == LINEAR) and not depthwise else 2.0
     out[1] = _bram_blocks(line_words * wb, bb)
     if kind == CONV or kind == LINEAR:
@@ -394,6 +396,14 @@ def _feasible(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes,
         return False
     if bram_tot[nu] <= bram_budget and ddr_tot[nu] <= ddr_budget:
         return True
+    # Exact shortcut before the price grid: a chunk's DDR bytes do not depend on its engine, so the cut of least
+    # DDR traffic among those meeting t bounds every cut the grid can try; above the budget, none fits (the same
+    # answer as the grid, found with one DP instead of eleven; the slack covers summation order).
+    if ddr_tot[nu] > ddr_budget:
+        _dp(t, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-12, 1e-12, 1.0, f, arg_w, arg_k,
+            dsp_tot, bram_tot, ddr_tot)
+        if ddr_tot[nu] > ddr_budget * (1.0 + 1e-9):
+            return False
     for j in range(11):
         if j < 9:
             lam = 10.0 ** (-2.0 + 0.5 * j)
@@ -625,6 +635,11 @@ def design_tables(rows, ids, cyc_tab, bram_tab, least_tab, order, tn_arr, tm_arr
     # budget follows the same probes until it meets a period the smaller one could not, and ends at a
     # period no larger (more DSP never lowers the throughput the search finds).
     t_dsp = dsp_cycles / dsp_budget
+    # Likewise below the least DDR traffic of any cut (chunk bytes do not depend on engines) over the DDR rate: an
+    # exact rejection that spares DDR-bound networks the DPs of the probes under it (probe points unchanged).
+    _dp(INF / 2, nu, wmax, fr_len, fr_off, fr_time, fr_dsp, fr_bram, cand_bytes, 1e-12, 1e-12, 1.0, f, arg_w, arg_k,
+        dsp_tot, bram_tot, ddr_tot)
+    t_dsp = max(t_dsp, ddr_tot[nu] / ddr_bpc * (1.0 - 1e-9))
     best_w = np.zeros(nu + 1, np.int64)
     best_k = np.zeros(nu + 1, np.int64)
     # bracket: grow T from the lower bound by 25 % steps until a design meets it, then bisect to 0.1 %

@@ -19,7 +19,9 @@ Timing of a layer on an engine (cycles at the fabric clock):
 - pooling: one R x S window per Tm lane per cycle (line-buffer window registers, fabric logic, no DSPs);
   global pooling and adds: one element per Tm lane per cycle; an add fuses into its producer's output
   stage and moves only its other operands.
-- identity and zero layers cost nothing (wiring).
+- identity, zero and concat layers cost nothing (wiring; a concat's producers write at channel offsets).
+- a dilated conv has the cycles of its kernel's taps; its line buffer holds its window's span,
+  ``dilation x (R - 1) + 1`` rows.
 - every non-free layer pays a fixed ``layer_overhead_cycles`` (loop setup, pipeline fill).
 
 Memory: weights stream from DDR once per frame (a chunk holds one Tn x Tm x R x S tile, ping-pong); maps
@@ -269,15 +271,20 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
 # ---- layers as rows -----------------------------------------------------------------------------
 
 _KIND = {"conv2d": fk.CONV, "linear": fk.LINEAR, "avgpool": fk.POOL, "maxpool": fk.POOL,
-         "global_avgpool": fk.GPOOL, "add": fk.ADD, "identity": fk.FREE, "zero": fk.FREE}
+         "global_avgpool": fk.GPOOL, "add": fk.ADD, "identity": fk.FREE, "zero": fk.FREE,
+         "concat": fk.FREE}  # a concat is a layout: producers write at channel offsets of one buffer
 
 
 def encode_layer(layer) -> np.ndarray:
+    if layer.op not in _KIND:
+        raise ValueError(f"layer {layer.name!r}: op {layer.op!r} is not modelled by the chunk pipeline "
+                         f"(it costs {sorted(_KIND)})")
     row = np.zeros(fk.NCOLS)
     row[fk.KIND] = _KIND[layer.op]
     row[fk.N], row[fk.C], row[fk.H], row[fk.W] = layer.in_shape
     row[fk.K], row[fk.P], row[fk.Q] = layer.out_shape[1:]
     row[fk.R], row[fk.S] = layer.kernel
+    row[fk.R_SPAN] = layer.extent[0]  # a dilated kernel's line buffer holds its whole window span
     row[fk.STRIDE] = layer.stride[0]
     row[fk.GROUPS] = layer.groups
     row[fk.MACS] = layer.macs
@@ -345,7 +352,7 @@ def _column_latency(rows, chunk_of, eng_of, stage, config: FPGAConfig) -> float:
         if nxt[fk.KIND] in (fk.LINEAR, fk.GPOOL) or nxt[fk.H] <= 1:
             frac = 1.0
         else:
-            frac = min(1.0, (nxt[fk.R] + nxt[fk.STRIDE]) / nxt[fk.H])
+            frac = min(1.0, (nxt[fk.R_SPAN] + nxt[fk.STRIDE]) / nxt[fk.H])
         e = eng_of[c]
         last = rows[int(idx[-1])]
         last_cyc = fk.layer_cycles(last, config.tn[e], config.tm[e], config.dw_per_group)

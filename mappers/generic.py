@@ -68,8 +68,14 @@ Access-counting conventions (``LayerCost.accesses`` in words, energy from bytes 
 - ``dram``: weight and input tile fetches, final outputs once, and 32-bit partial sums written and read back
   once per extra input-channel tile visit when the order is not output-stationary.
 
-Pooling, global pooling and element-wise add run on the SIMD units as a stream (one op per SIMD unit per
-cycle; inputs and outputs through DRAM once); identity and zero layers move nothing and cost nothing.
+Pooling, global pooling, element-wise add and channel-wise scale (squeeze-and-excitation) run on the SIMD units
+as a stream (one op per SIMD unit per cycle; inputs and outputs through DRAM once); identity, zero and concat
+layers move nothing and cost nothing (a concat is a layout: its producers write their channels at offsets of one
+DRAM buffer).
+
+A dilated convolution has the MACs and weights of its undilated kernel; its tiles fetch the contiguous input
+span of their windows (``dilation x (R - 1) + 1`` rows per output row, the DMA fetches whole spans, including rows
+a window skips).
 
 Search and safe pruning
 -----------------------
@@ -352,10 +358,10 @@ def layer_vector(layer) -> np.ndarray | None:
     if layer.op == "conv2d":
         g = layer.groups
         v = [layer.N, layer.K, layer.C // g, layer.P, layer.Q, layer.R, layer.S, layer.stride[0], layer.stride[1],
-             layer.padding[0], layer.padding[1], layer.H, layer.W, g, layer.K // g]
+             layer.padding[0], layer.padding[1], layer.H, layer.W, g, layer.K // g, *layer.extent]
     elif layer.op == "linear":
         # batch folded into the pixel dimension Q so the weights are reused across the batch
-        v = [1, layer.K, layer.C, 1, layer.N, 1, 1, 1, 1, 0, 0, 1, layer.N, 1, layer.K]
+        v = [1, layer.K, layer.C, 1, layer.N, 1, 1, 1, 1, 0, 0, 1, layer.N, 1, layer.K, 1, 1]
     else:
         return None
     return np.asarray(v, dtype=np.float64)
@@ -535,9 +541,9 @@ def _zero_cost(layer) -> LayerCost:
 def map_layer(layer, config: GenericConfig, objective: str) -> LayerCost:
     """The cost of `layer` under its best mapping for `objective` (latency, energy or edp)."""
     objective = check_objective(objective)
-    if layer.op in ("identity", "zero"):
+    if layer.op in ("identity", "zero", "concat"):
         return _zero_cost(layer)
-    if layer.op in ("avgpool", "maxpool", "global_avgpool", "add"):
+    if layer.op in ("avgpool", "maxpool", "global_avgpool", "add", "scale"):
         return _stream_cost(layer, config)
     vec = layer_vector(layer)
     rec = search_records(vec, config, objective)

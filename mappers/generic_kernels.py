@@ -12,8 +12,10 @@ import numpy as np
 from numba import njit, prange
 
 # ---- layer vector ------------------------------------------------------------------------------
-L_N, L_K, L_CG, L_P, L_Q, L_R, L_S, L_SH, L_SW, L_PH, L_PW, L_H, L_W, L_G, L_KG = range(15)
-LAYER_FIELDS = 15
+#: L_R, L_S count kernel taps (MACs, weights); L_RX, L_SX are the input rows / columns a window spans
+#: (dilation * (kernel - 1) + 1: the same as R, S for an undilated kernel), which set tile halos.
+L_N, L_K, L_CG, L_P, L_Q, L_R, L_S, L_SH, L_SW, L_PH, L_PW, L_H, L_W, L_G, L_KG, L_RX, L_SX = range(17)
+LAYER_FIELDS = 17
 
 # ---- loop orders (outer -> inner, after the batch loop n which is always outermost) ---------------
 #: 0 weight-stationary [k, c, pq]; 1 output-stationary [k, pq, c]; 2 input-stationary [c, pq, k]
@@ -251,7 +253,8 @@ def buffer_need(L, tk, tc, tp, tq, pk, pp, wb, pb):
     tp_pe = _cdiv(tp, pp)
     in_ch_pe = _groups_in(tk_pe, KG, G) * tc
     w = tk_pe * tc * R * S
-    i = in_ch_pe * _span_max(tp_pe, int(L[L_SH]), R, int(L[L_H])) * _span_max(tq, int(L[L_SW]), S, int(L[L_W]))
+    i = (in_ch_pe * _span_max(tp_pe, int(L[L_SH]), int(L[L_RX]), int(L[L_H]))
+         * _span_max(tq, int(L[L_SW]), int(L[L_SX]), int(L[L_W])))
     o = tk_pe * tp_pe * tq
     return 2.0 * (w + i) * wb + 2.0 * o * pb
 
@@ -295,8 +298,8 @@ def _layer_totals(L, tk, tc, tp, tq, wb):
     N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
     R = int(L[L_R]); S = int(L[L_S])
     nk = _cdiv(K, tk); nc = _cdiv(CG, tc); npq = _cdiv(P, tp) * _cdiv(Q, tq)
-    rows = _span_sum(P, tp, int(L[L_SH]), int(L[L_PH]), R, int(L[L_H]))
-    cols = _span_sum(Q, tq, int(L[L_SW]), int(L[L_PW]), S, int(L[L_W]))
+    rows = _span_sum(P, tp, int(L[L_SH]), int(L[L_PH]), int(L[L_RX]), int(L[L_H]))
+    cols = _span_sum(Q, tq, int(L[L_SW]), int(L[L_PW]), int(L[L_SX]), int(L[L_W]))
     i_sweep = float(N) * _in_ch_sum(L, tk) * rows * cols * wb
     return nk, nc, npq, i_sweep
 
@@ -551,6 +554,7 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
     N = int(L[L_N]); K = int(L[L_K]); CG = int(L[L_CG]); P = int(L[L_P]); Q = int(L[L_Q])
     R = int(L[L_R]); S = int(L[L_S]); KG = int(L[L_KG]); G = int(L[L_G])
     SH = int(L[L_SH]); SW = int(L[L_SW]); PH = int(L[L_PH]); PW = int(L[L_PW]); H = int(L[L_H]); W = int(L[L_W])
+    RX = int(L[L_RX]); SX = int(L[L_SX])
     cap = glb_list[n_glb - 1]
     latency_obj = objective == OBJ_LATENCY
     cc = channel_candidates(CG, R * S, vc, 1, False, pow2, 0, 1)
@@ -586,17 +590,17 @@ def search_layer(L, pes, lanes, vk, vc, wb, pb, rf_list, rf_psum_fraction, rq_fi
                 lp = 1 if lane == 0 else lanes
                 ck = channel_candidates(K, 1, pk * lk * vk, KG, G > 1, pow2, 0 if latency_obj else pk * lk,
                                         min(vk, KG))
-                cp = pixel_candidates(P, pp, lp, SH, PH, R, H, Q, rq_cap, pow2, True)
-                cq = pixel_candidates(Q, pp, lp, SW, PW, S, W, P, rq_cap, pow2, False)
+                cp = pixel_candidates(P, pp, lp, SH, PH, RX, H, Q, rq_cap, pow2, True)
+                cq = pixel_candidates(Q, pp, lp, SW, PW, SX, W, P, rq_cap, pow2, False)
                 rows_of = np.empty(cp.shape[0])
                 psum_of = np.empty(cp.shape[0])
                 for i in range(cp.shape[0]):
-                    rows_of[i] = _span_sum(P, cp[i], SH, PH, R, H)
+                    rows_of[i] = _span_sum(P, cp[i], SH, PH, RX, H)
                     npi = _cdiv(P, cp[i])
                     psum_of[i] = (npi - 1) * _cdiv(cp[i], pp) + _cdiv(P - (npi - 1) * cp[i], pp)
                 cols_of = np.empty(cq.shape[0])
                 for i in range(cq.shape[0]):
-                    cols_of[i] = _span_sum(Q, cq[i], SW, PW, S, W)
+                    cols_of[i] = _span_sum(Q, cq[i], SW, PW, SX, W)
                 rows_min = rows_of.min()
                 cols_min = cols_of.min()
                 pix_lb = float(P) * Q / (pp * lp)   # sum of ceil(rows_per_PE x cols / lp) >= P*Q / (pp*lp)

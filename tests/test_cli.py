@@ -97,8 +97,10 @@ def test_build_unwritable_output_fails_before_work(capsys, tmp_path, monkeypatch
 
 
 def test_build_bad_names(capsys, tmp_path):
+    code, _, err = run(capsys, "build", "nasbench101", "--arch", ARCH, "--out", str(tmp_path / "x.parquet"))
+    assert code == 2 and "nasbench201" in err and "fbnet" in err and "darts" in err
     code, _, err = run(capsys, "build", "darts", "--arch", ARCH, "--out", str(tmp_path / "x.parquet"))
-    assert code == 2 and "nasbench201" in err and "fbnet" in err
+    assert code == 2 and "darts needs archs" in err and "sample" in err
     code, _, err = run(capsys, "build", "nasbench201", "--arch", "nope", "--dataset", "cifar10",
                        "--out", str(tmp_path / "x.parquet"))
     assert code == 2 and "eyeriss-hwnasbench" in err

@@ -229,7 +229,7 @@ def test_unwritable_output_as_root_via_file_in_place(tmp_path, monkeypatch):
 # ---- errors --------------------------------------------------------------------------------------
 
 def test_errors_name_allowed_values():
-    with pytest.raises(ValueError, match=r"\['nasbench201', 'fbnet'\]"):
+    with pytest.raises(ValueError, match=r"\['nasbench201', 'fbnet', 'darts'\]"):
         D.build("nb301", ARCH)
     with pytest.raises(ValueError, match="ImageNet16-120"):
         D.build("nasbench201", ARCH, "imagenet")

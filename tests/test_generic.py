@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelmodel.estimate import estimate
+from accelmodel.validation import e2e_perf_compare
 from accelmodel.mappers import generic as gm
 from accelmodel.mappers import generic_kernels as gk
 from accelmodel.specs import SpecError, load_spec
 from accelmodel.workloads import get
-from accelmodel.workloads.graph import conv2d, elementwise, linear, pool
+from accelmodel.workloads.graph import concat, conv2d, elementwise, linear, pool
 
 BUDGET_SPECS = ("generic-small", "generic-medium", "generic-large")
 ALL_SPECS = BUDGET_SPECS + ("nahas-edge",)
@@ -138,6 +139,29 @@ def test_layer_additive_and_streamed_layers():
                                             (p.input_elements + p.output_elements) * c.word_bytes / bpc))
     ident = elementwise("i", "identity", (1, 8, 4, 4))
     assert gm.map_layer(ident, c, "latency").cycles == 0
+    cat = concat("cat", [(1, 8, 4, 4), (1, 8, 4, 4)])
+    assert gm.map_layer(cat, c, "latency").cycles == 0 and gm.map_layer(cat, c, "energy").energy_total_j == 0
+
+
+def test_dilated_conv_has_the_taps_of_its_kernel_and_the_halo_of_its_span():
+    """A 3x3 kernel with dilation 2 (DARTS dil_conv) does the MACs of a 3x3 kernel, and its tiles fetch the input
+    span of a 5x5 window: in the vector only the span fields (and the 'same' padding) change, and a row tile of
+    one output row reads five input rows, not three."""
+    dil = conv2d("dil", (1, 16, 16, 16), 16, 3, 1, dilation=2, groups=16)
+    plain = conv2d("dw", (1, 16, 16, 16), 16, 3, 1, groups=16)
+    assert dil.padding == (2, 2) and dil.out_shape == plain.out_shape and dil.macs == plain.macs
+    v_dil, v_plain = gm.layer_vector(dil), gm.layer_vector(plain)
+    assert (v_dil[gk.L_RX], v_dil[gk.L_SX], v_plain[gk.L_RX]) == (5, 5, 3)
+    same = [i for i in range(gk.LAYER_FIELDS) if i not in (gk.L_RX, gk.L_SX, gk.L_PH, gk.L_PW)]
+    assert list(v_dil[same]) == list(v_plain[same]) and (v_dil[gk.L_PH], v_plain[gk.L_PH]) == (2, 1)
+    need = gk.buffer_need(v_dil, 16, 1, 1, 16, 1, 1, 2, 4) - gk.buffer_need(v_plain, 16, 1, 1, 16, 1, 1, 2, 4)
+    assert need == 2 * 2 * 16 * (5 - 3) * 16     # double-buffered, 2 B words: two more rows of 16 channels x 16
+    for spec in BUDGET_SPECS:
+        assert estimate_layer(dil, spec) >= estimate_layer(plain, spec)
+
+
+def estimate_layer(layer, spec):
+    return gm.map_layer(layer, cfg(spec), "latency").cycles
 
 
 # ---- double buffering and the energy reference table ------------------------------------------------
@@ -276,7 +300,7 @@ def brute_force(layer, c, objective):
 
 @st.composite
 def tiny_case(draw):
-    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "grouped", "linear"]))
+    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "grouped", "linear", "dilated"]))
     C = draw(st.integers(1, 5)) if kind != "grouped" else draw(st.sampled_from([2, 4]))
     if kind == "linear":
         layer = linear("fc", (draw(st.integers(1, 3)), C, 1, 1), draw(st.integers(1, 7)))
@@ -288,6 +312,8 @@ def tiny_case(draw):
             layer = conv2d("dw", (1, C, H, H), C * draw(st.integers(1, 2)), kernel=k, stride=s, groups=C)
         elif kind == "grouped":
             layer = conv2d("g2", (1, C, H, H), 2 * draw(st.integers(1, 3)), kernel=k, stride=s, groups=2)
+        elif kind == "dilated":  # DARTS dil_conv: depthwise 3x3, dilation 2, padding 2
+            layer = conv2d("dil", (1, C, H, H), C, kernel=3, stride=s, dilation=2, groups=C)
         else:
             layer = conv2d("c", (1, C, H, H), draw(st.integers(1, 7)), kernel=k, stride=s)
     c = cfg(pes_x=draw(st.integers(1, 2)), pes_y=draw(st.integers(1, 3)), compute_lanes=draw(st.integers(1, 3)),
@@ -497,32 +523,41 @@ def test_area_grows_with_every_resource(point, resource, factor):
     assert all(v > 0 for v in parts.values()) and sum(parts.values()) == pytest.approx(area.area_mm2(**point))
 
 
-# E2E-Perf (EH-DNAS Table 4): FBNet-A on ImageNet, generic paradigm, latency in ms on the three budgets
-FBNET_A = ("skip,k3_e3,k3_e1,skip,skip,k5_e6,k3_e3,k5_e1,k3_e3,k5_e6,k5_e3,k5_e1_g2,k5_e6,"
-           "k3_e6,k5_e1_g2,k5_e1,k3_e1_g2,k5_e6,k5_e6,k5_e3,k5_e6,k5_e6")
-E2E_PERF_FBNET_A_MS = {"generic-small": 38.46, "generic-medium": 20.41, "generic-large": 11.63}
+# E2E-Perf (EH-DNAS Table 4): ImageNet networks, generic paradigm, on the three budgets. Its latencies are
+# reciprocal throughputs (1000 / an integer fps), so the comparison is in frames per second.
+E2E_TABLE4 = e2e_perf_compare.TABLE4_MS
 
 
-def fbnet_a_latencies():
-    from accelmodel.workloads import fbnet
-    from accelmodel.workloads.fbnet import parse_ops
-
-    graph = fbnet(parse_ops(FBNET_A), "imagenet")
-    return {spec: estimate(graph, spec).latency_ms for spec in BUDGET_SPECS}
+@pytest.fixture(scope="module")
+def table4():
+    return e2e_perf_compare.table4()
 
 
-def test_fbnet_a_budget_order_agrees_with_e2e_perf():
-    got = fbnet_a_latencies()
-    assert sorted(got, key=got.get) == sorted(E2E_PERF_FBNET_A_MS, key=E2E_PERF_FBNET_A_MS.get)
+def test_table4_budget_order_agrees_with_e2e_perf(table4):
+    """More DSPs and on-chip memory never lower the throughput, on both sides."""
+    for name, part in table4.groupby("network"):
+        assert list(part["budget"]) == ["small", "medium", "large"]
+        assert part["published_fps"].is_monotonic_increasing and part["ours_fps"].is_monotonic_increasing, name
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the model gives FBNet-A 2.45 / 2.32 / 2.31 ms where E2E-Perf reports "
-                   "38.46 / 20.41 / 11.63 ms; its engine (not described in the paper) runs at a few percent of peak "
-                   "and scales with DSPs, ours is DRAM- and pixel-sequencing-bound on this compact network")
-def test_fbnet_a_within_2x_of_e2e_perf():
-    got = fbnet_a_latencies()
-    for spec, published in E2E_PERF_FBNET_A_MS.items():
-        assert published / 2 <= got[spec] <= published * 2, (spec, got[spec], published)
+def _known_gap(network, detail):
+    return pytest.param(network, marks=pytest.mark.xfail(strict=True, reason=(
+        f"known gap: {detail}. E2E-Perf's engine (not described in the paper) gains 2.0-3.5x from the small to the "
+        "large budget at 1.6-13 % of its peak MAC rate; ours gains 1.05-1.17x, each layer bound by DRAM traffic "
+        "(DDR3-1600 for every layer's maps and weights) or by the output channels it can spread over DSP/16 SIMD "
+        "units (validation/REPORT.md, section 5.2)")))
+
+
+@pytest.mark.parametrize("network", [
+    _known_gap("DARTS", "ours 193 / 222 / 225 fps vs E2E-Perf 68 / 108 / 134: 2.8x and 2.1x on the small and medium "
+                        "budgets (1.7x on the large)"),
+    _known_gap("FBNet-A", "ours 408 / 430 / 433 fps vs E2E-Perf 26 / 49 / 86: 16x / 8.8x / 5.0x"),
+    _known_gap("ProxylessNAS", "ours 335 / 359 / 360 fps vs E2E-Perf 14 / 27 / 49: 24x / 13x / 7.4x"),
+    _known_gap("MobileNetV3", "ours 320 / 334 / 337 fps vs E2E-Perf 35 / 63 / 101: 9.1x / 5.3x / 3.3x"),
+])
+def test_table4_throughput_within_2x_of_e2e_perf(table4, network):
+    part = table4[table4["network"] == network]
+    assert ((part["ours_fps"] >= part["published_fps"] / 2) & (part["ours_fps"] <= part["published_fps"] * 2)).all()
 
 
 @settings(max_examples=8, deadline=None)

@@ -96,7 +96,8 @@ def test_write_report(reference, tmp_path):
     path = report.write_report(tmp_path)
     assert path == tmp_path / "REPORT.md"
     text = path.read_text()
-    for heading in ("## Headline figures", "## 1. HW-NAS-Bench", "## 2. Boards", "## 3. Cross-check", "## 4. Spec"):
+    for heading in ("## Headline figures", "## 1. HW-NAS-Bench", "## 2. Boards", "## 3. Cross-check", "## 4. Spec",
+                    "## 5. E2E-Perf", "### 5.2 E2E-Perf Table 4"):
         assert heading in text
     assert "Kendall tau-b" in text
     pngs = list((tmp_path / "figures").glob("*.png"))

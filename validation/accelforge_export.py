@@ -41,6 +41,9 @@ def layer_dims(layer: Layer) -> dict[str, int]:
     if layer.op == "conv2d":
         if layer.stride[0] != layer.stride[1]:
             raise ExportError(f"layer {layer.name!r}: stride {layer.stride} differs between rows and columns")
+        if layer.dilation != (1, 1):
+            raise ExportError(f"layer {layer.name!r}: dilation {layer.dilation} is not exported (the einsum "
+                              "projections assume adjacent kernel taps)")
         g = layer.groups
         return {"n": layer.N, "g": g, "m": layer.K // g, "c": layer.C // g, "p": layer.P, "q": layer.Q,
                 "r": layer.R, "s": layer.S, "u": layer.stride[0]}

@@ -9,6 +9,8 @@
 2. Boards: every entry of ``board_measurements.yaml`` against the matching model.
 3. AccelForge cross-check, from the stored CSVs (``validation/data``); ours is computed live. With
    ``full=True`` AccelForge re-evaluates every fixed mapping live as well (seconds; needs accelforge).
+4. Spec energies against CACTI.
+5. E2E-Perf (EH-DNAS): our throughput distribution on EH-DNAS's DARTS data set and its Table 4, as throughput.
 
 Inputs: the reference folder (env ``ACCELMODEL_REFERENCE_DIR``, default ``../shared/reference`` beside the
 checkout); a full HW-NAS-Bench pickle via ``hwnasbench`` or env ``ACCELMODEL_HWNASBENCH_PICKLE``.
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import board_compare, crosscheck, hwnasbench_compare
+from . import board_compare, crosscheck, e2e_perf_compare, hwnasbench_compare
 from .stats import worst_cases
 
 DEFAULT_DIR = Path(__file__).resolve().parent
@@ -396,6 +398,86 @@ def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], 
     return lines, headline
 
 
+def e2e_perf_section() -> tuple[list[str], dict]:
+    """E2E-Perf (EH-DNAS): the DARTS data set's throughput distribution and Table 4, as throughput."""
+    E = e2e_perf_compare
+    lines = ["## 5. E2E-Perf (EH-DNAS): DARTS data sets and Table 4, as throughput", ""]
+    headline = {}
+    dist = E.dataset_distribution()
+    headline["dist"] = dist
+    n = int(dist["n"].iloc[0])
+    lines += [f"### 5.1 Throughput of EH-DNAS's DARTS data-set networks (large budget)", "",
+              f"{n:,} networks drawn with EH-DNAS's sampler (`workloads.darts.sample_codes(..., scheme='eh-dnas')`: per "
+              "node two different states and two different ops of max_pool .. dil_conv_3x3, as its "
+              "`darts_sampler.py`) on the search-size CIFAR-10 network (C = 16, 8 cells), against the statistics "
+              "EH-DNAS released for its 1,000,000-network training set (`hw_loss/ds100w_stats_darts_lb.yaml`; no "
+              "per-network values with their architectures are released, so only the distributions compare).", "",
+              _table(dist, {"paradigm": "paradigm", "spec": "our spec", "mean": "ours: mean fps", "std": "std",
+                            "cv": "std / mean", "p5": "5 %", "p95": "95 %", "published_mean": "EH-DNAS: mean fps",
+                            "published_std": "std", "published_cv": "std / mean", "mean_ratio": "mean ratio"},
+                     {"mean": lambda v: f"{v:,.0f}", "std": lambda v: f"{v:,.0f}", "p5": lambda v: f"{v:,.0f}",
+                      "p95": lambda v: f"{v:,.0f}", "published_mean": lambda v: f"{v:,.0f}",
+                      "published_std": lambda v: f"{v:,.0f}", "cv": lambda v: f"{v:.3f}",
+                      "published_cv": lambda v: f"{v:.3f}", "mean_ratio": lambda v: f"{v:.2f}"}), "",
+              "Why they differ:", "",
+              "- Generic paradigm (ours faster on average, narrower spread): our engine runs every layer through "
+              "DDR3-1600 (12.8 GB/s) with DSP/16 SIMD units of 16 ways; on these small layers (16-64 channels, 8-32 "
+              "pixels square) each layer is bound by its map traffic or by the few output channels it can spread "
+              "over the 300 units, so a network's time follows its layer count and map sizes more than its MACs "
+              "and the ops chosen move it less. E2E-Perf's engine is not described; its wider spread says its cost "
+              "depends more on the ops (its Table 4 ranks networks by their depthwise content, 5.2).",
+              "- Pipeline paradigm (ours about half): our chunked pipeline (fpga-zc706's DNNBuilder-style model with "
+              "the E2E-Perf budgets) streams every chunk's weights from DDR each frame and sends the maps between "
+              "layers inside a chunk through DDR; the design search ends DDR-bound (9.6 GB/s sustained) on 57 of 60 "
+              "sampled networks, using ~1,400 of the 4,800 DSPs, so more DSPs would not help. E2E-Perf keeps more on "
+              "chip (DNNBuilder's column-based cache keeps maps on chip, which our model does only between chunks; "
+              "intra-chunk maps are ~3/4 of our DDR bytes, weights ~1/4).", ""]
+    t4 = E.table4()
+    headline["table4"] = t4
+    by = t4.pivot(index="network", columns="budget")
+    pub_gain = by["published_fps"]["large"] / by["published_fps"]["small"]
+    our_gain = by["ours_fps"]["large"] / by["ours_fps"]["small"]
+    small, large = by["ratio"]["small"], by["ratio"]["large"]
+    lines += ["### 5.2 E2E-Perf Table 4 (ImageNet, generic paradigm) as throughput", "",
+              "Published latencies are reciprocal throughputs (each is 1000 / an integer fps), so the table compares "
+              "frames per second: published = 1000 / published ms; ours = 1000 / our latency on generic-<budget> "
+              "(one engine runs one frame at a time). Networks: DARTS = DARTS_V2 at C = 48, 14 cells, 224 x 224 "
+              "(`workloads.darts`); FBNet-A, ProxylessNAS (mobile) and MobileNetV3-Large from "
+              "`workloads.classic`. Utilisation = MACs x fps / the engine's peak MAC rate.", "",
+              _table(t4, {"network": "network", "budget": "budget", "macs": "MACs", "published_fps": "E2E-Perf fps",
+                          "ours_fps": "ours fps", "ratio": "ours / E2E-Perf", "published_utilisation":
+                          "E2E-Perf util.", "ours_utilisation": "our util.", "dram_bound_share":
+                          "our time in DRAM-bound layers"},
+                     {"macs": lambda v: f"{v / 1e6:.0f} M", "published_fps": lambda v: f"{v:.0f}",
+                      "ours_fps": lambda v: f"{v:.0f}", "ratio": lambda v: f"{v:.1f}x",
+                      "published_utilisation": lambda v: f"{100 * v:.1f} %",
+                      "ours_utilisation": lambda v: f"{100 * v:.1f} %", "dram_bound_share": lambda v: f"{100 * v:.0f} %"}),
+              "", "Why they differ, network by network:", "",
+              f"- All four: E2E-Perf's throughput grows {pub_gain.min():.1f}-{pub_gain.max():.1f}x from the small to the "
+              f"large budget (3.4x the DSPs) at {100 * t4['published_utilisation'].min():.1f}-"
+              f"{100 * t4['published_utilisation'].max():.1f} % of its peak MAC rate, i.e. its engine is compute-bound "
+              f"at low efficiency; ours grows only {our_gain.min():.2f}-{our_gain.max():.2f}x: a layer is bound either "
+              f"by DRAM (maps and weights through DDR3-1600; {100 * t4['dram_bound_share'].min():.0f}-"
+              f"{100 * t4['dram_bound_share'].max():.0f} % of our time is in DRAM-bound layers) or by the output "
+              "channels it can spread over the engine's DSP/16 SIMD units (a 16-channel stem fills 16 of the 300 on "
+              "the large budget), and more DSPs relieve neither. So ours is faster by the most on the small budget "
+              f"({small.min():.1f}-{small.max():.1f}x) and by the least on the large ({large.min():.1f}-"
+              f"{large.max():.1f}x). The paper does not describe its engine, so the cause of its low efficiency "
+              "cannot be checked; the budgets rank the same on both sides.",
+              "- DARTS (530 M MACs, 503 M of them in dense 1x1 / 3x3 convs) is E2E-Perf's fastest network and our "
+              "slowest: E2E-Perf's engine is efficient on dense layers (13 % of peak on the small budget, 2 % on the "
+              "depthwise-heavy networks); our cost follows the layers' traffic, and DARTS has the most layers and "
+              "maps (node sums, concats, 1x1 preprocessing of 4C-channel cell outputs).",
+              "- ProxylessNAS (7x7 depthwise in most blocks) is E2E-Perf's slowest network (14 fps on the small "
+              "budget for 320 M MACs, 1.6 % of peak): its engine runs large depthwise kernels badly; ours spreads "
+              "a depthwise layer's kernel taps over the SIMD ways, so 7x7 kernels fill them better than 3x3.",
+              "- FBNet-A and MobileNetV3 (3x3 / 5x5 depthwise, fewer MACs) sit between the two on both sides; "
+              "MobileNetV3's squeeze-and-excitation scales are element-wise streams through DRAM in our engine "
+              "(and so are its 8 SE global poolings), which is why its share of DRAM-bound time is the highest on the "
+              "small and medium budgets.", ""]
+    return lines, headline
+
+
 def cacti_section() -> list[str]:
     """The one SRAM of our specs inside CACTI's range (22-180 nm): the Eyeriss GLB, against the spec's energy."""
     lines = ["## 4. Spec energies against CACTI (hwcomponents)", ""]
@@ -439,6 +521,7 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
     hw_lines, hw_head = hwnasbench_section(fig_dir, rel, hwnasbench)
     board_lines, board = board_section()
     cc_lines, cc_head = crosscheck_section(fig_dir, rel, full)
+    e2e_lines, e2e_head = e2e_perf_section()
 
     summary = ["## Headline figures", ""]
     for (space, column), a in hw_head.items():
@@ -472,10 +555,20 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
         summary.append(f"- AccelForge cost per layer (2 shared cores): fixed-mapping evaluation median "
                        f"{h['fixed_median_s']:.2f} s; mapper median {h['mapper_median_s']:.0f} s, max "
                        f"{h['mapper_max_s']:.0f} s ({h['mapper_total_min']:.1f} min for {h['mapper_pairs']} layers).")
+    if "dist" in e2e_head:
+        d = e2e_head["dist"].set_index("paradigm")
+        summary.append(f"- EH-DNAS DARTS data set (C = 16 CIFAR-10 network, large budget), mean throughput: generic "
+                       f"{d.loc['generic', 'mean']:,.0f} fps (EH-DNAS {d.loc['generic', 'published_mean']:,.0f}), "
+                       f"pipeline {d.loc['pipeline', 'mean']:,.0f} fps (EH-DNAS "
+                       f"{d.loc['pipeline', 'published_mean']:,.0f}); {int(d['n'].iloc[0]):,} sampled networks.")
+    if "table4" in e2e_head:
+        t = e2e_head["table4"]
+        summary.append(f"- E2E-Perf Table 4 (ImageNet, generic) as throughput: ours / published "
+                       f"{t['ratio'].min():.1f}x .. {t['ratio'].max():.1f}x over 4 networks x 3 budgets (section 5.2).")
     header = ["# accelmodel validation report", "",
               f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `accelmodel validate"
               f"{' --all' if full else ''}` ({_versions()}).", ""]
-    text = "\n".join(header + summary + [""] + hw_lines + board_lines + cc_lines + cacti_section())
+    text = "\n".join(header + summary + [""] + hw_lines + board_lines + cc_lines + cacti_section() + e2e_lines)
     path = out / "REPORT.md"
     path.write_text(text + "\n")
     return path

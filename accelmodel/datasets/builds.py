@@ -57,8 +57,9 @@ def build(space, arch, dataset=None, archs=None, sample=None, seed=0, out=None, 
 
     - `space`: ``nasbench201`` (all 15,625 networks in NAS-Bench-201's index order unless `archs` /
       `sample`), ``fbnet`` (needs `archs`, a list of 22-int op lists, or `sample`, a number of uniformly random
-      networks drawn with `seed`, an int >= 0), another registered space (`spaces.register_space`), or an
-      iterable of LayerGraphs.
+      networks drawn with `seed`, an int >= 0), ``darts`` (EH-DNAS's C = 16, 8-cell network; `archs`: genotypes
+      or int codes, `sample`: random genotypes; see `spaces.darts`), another registered space
+      (`spaces.register_space`), or an iterable of LayerGraphs.
     - `arch`: a spec name, YAML path, dict or ArchSpec; `budget` overrides spec fields; `objective` as in
       `estimate`.
     - `dataset`: ``cifar10``/``cifar100``/``ImageNet16-120`` (NAS-Bench-201), ``cifar100``/``imagenet``
@@ -76,11 +77,13 @@ def build(space, arch, dataset=None, archs=None, sample=None, seed=0, out=None, 
       Worker processes run accelmodel's own entry point, so scripts need no ``if __name__ == "__main__":``;
       they end with this process.
 
-    Columns: ``index`` and ``arch_str`` (NAS-Bench-201) / ``op_idx_list`` (FBNet) / ``network`` (graphs),
+    Columns: ``index`` and ``arch_str`` (NAS-Bench-201) / ``op_idx_list`` (FBNet) / ``code`` (DARTS, int64:
+    `workloads.darts.decode`) / ``network`` (graphs),
     ``latency_ms``, ``energy_mj``, ``macs``, plus what the mapper reports per network: for layer-additive
     mappers the per-level energies, ``accesses_dram`` (words) and ``arithmetic_intensity`` (MACs per DRAM byte
     of the chosen mappings: macs / (accesses_dram x word_bits / 8)); for the pipelined FPGA e.g.
-    ``throughput_gops``. Rows follow the input order.
+    ``throughput_gops``; last ``throughput_fps`` (the pipeline's frames per second where the mapper reports
+    them, else batch / latency). Rows follow the input order.
     """
     return build_many(space, [arch], [dataset], archs=archs, sample=sample, seed=seed, out=out,
                       index_file=index_file, workers=workers, scheduler=scheduler, objective=objective,
@@ -348,6 +351,11 @@ def run_job(job: Job, runner: Runner, checkpoint_dir, options: Options, want_loo
     word_bits = getattr(job.config, "word_bits", None)
     if "accesses_dram" in frame and word_bits:
         frame["arithmetic_intensity"] = frame["macs"] / (frame["accesses_dram"] * (word_bits / 8))
+    # frames per second: the pipeline's (one batch per period, its slowest stage) where the mapper reports it;
+    # a layer-additive mapper runs one batch after the other, so there it is the batch over the latency
+    with np.errstate(divide="ignore"):
+        frame["throughput_fps"] = (frame["frames_per_s"] if "frames_per_s" in frame
+                                   else options.batch * 1e3 / frame["latency_ms"])
     frame.attrs.update({"space": identity["space"], "dataset": job.dataset, "arch": spec.name,
                         "objective": objective, "batch": options.batch})
     lookup = None

@@ -1,14 +1,15 @@
-"""Workloads as layer graphs: NAS-Bench-201, FBNet, classic CNNs and ONNX import."""
+"""Workloads as layer graphs: NAS-Bench-201, FBNet, DARTS, classic CNNs and ONNX import."""
 
 from __future__ import annotations
 
 import os
 
-from .graph import OPS, Layer, LayerGraph, conv2d, elementwise, global_avgpool, linear, pool
+from .graph import OPS, Layer, LayerGraph, concat, conv2d, elementwise, global_avgpool, linear, pool, scale
 from .nasbench201 import nasbench201, nasbench201_arch_strings, read_index_file
 # Imported eagerly: once a submodule is loaded, Python binds its module object to the package attribute of
 # the same name, which would shadow a lazily provided function `fbnet` / `classic`.
 from .classic import classic
+from .darts import darts
 from .fbnet import fbnet
 
 
@@ -18,6 +19,9 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
     - a classic CNN: see `accelmodel.workloads.classic.NETWORKS` (alexnet, vgg16, resnet18, ...)
     - ``nb201:<arch_str>``: a NAS-Bench-201 network (`dataset` default cifar10)
     - ``fbnet:<22 comma-separated block indices or names>``: an FBNet network (`dataset` default cifar100)
+    - ``darts:<genotype>``: a DARTS network, C = 16 and 8 cells (`dataset` default cifar10; ImageNet); the
+      genotype is a name (``DARTS_V2``), an int code, 28 edge digits or DARTS' printed ``Genotype(...)``
+      (see `accelmodel.workloads.darts.parse_genotype`)
     - a path ending in ``.onnx``: imported with `from_onnx`
     """
     if not isinstance(name, str) or not name:
@@ -28,6 +32,8 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
         from .fbnet import parse_ops
 
         return fbnet(parse_ops(name[len("fbnet:"):]), dataset=dataset or "cifar100", batch=batch)
+    if name.startswith("darts:"):
+        return darts(name[len("darts:"):], dataset=dataset or "cifar10", batch=batch)
     if name.endswith(".onnx") or os.path.exists(name):
         from .onnx import from_onnx
 
@@ -36,8 +42,8 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
 
 
 __all__ = [
-    "OPS", "Layer", "LayerGraph", "conv2d", "elementwise", "global_avgpool", "linear", "pool",
-    "nasbench201", "nasbench201_arch_strings", "read_index_file", "get", "fbnet", "classic", "from_onnx",
+    "OPS", "Layer", "LayerGraph", "concat", "conv2d", "elementwise", "global_avgpool", "linear", "pool", "scale",
+    "nasbench201", "nasbench201_arch_strings", "read_index_file", "get", "fbnet", "darts", "classic", "from_onnx",
 ]
 
 

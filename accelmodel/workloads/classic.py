@@ -1,4 +1,5 @@
-"""Classic ImageNet CNNs as layer graphs: AlexNet, VGG16, ResNet-18/50, MobileNetV2.
+"""Classic ImageNet CNNs as layer graphs: AlexNet, VGG16, ResNet-18/50, MobileNetV2, and the hardware-aware NAS
+networks E2E-Perf compares on (EH-DNAS Table 4): FBNet-A, ProxylessNAS (mobile), MobileNetV3-Large.
 
 Shapes follow the original papers / reference implementations; layer names follow torchvision (or, for
 AlexNet and VGG16, the Caffe model names the accelerator papers use: ``conv1``..``conv5``, ``fc6``..``fc8``).
@@ -12,9 +13,11 @@ accelerator papers report on can be selected with ``[l for l in g if l.tag("part
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
-from .graph import LayerGraph, conv2d, elementwise, global_avgpool, linear, pool
+from .fbnet import fbnet
+from .graph import LayerGraph, conv2d, elementwise, global_avgpool, linear, pool, scale
 from .nasbench201 import _check_batch
 
 CONV = {"part": "conv"}
@@ -160,6 +163,128 @@ def mobilenet_v2(batch: int = 1) -> LayerGraph:
     return g
 
 
+# ---- E2E-Perf's ImageNet baselines (EH-DNAS Table 4) ---------------------------------------------------
+
+#: FBNet-A (Wu et al., CVPR 2019) in the FBNet search space's block names: the ``fbnet_a`` architecture of the
+#: FBNet model definitions (facebookresearch/maskrcnn-benchmark ``fbnet_modeldef.py``; ``ir_k5_s2`` = k5_e1_g2).
+FBNET_A_BLOCKS = ("skip",
+                  "k3_e3", "k3_e1", "skip", "skip",
+                  "k5_e6", "k3_e3", "k5_e1", "k3_e3",
+                  "k5_e6", "k5_e3", "k5_e1_g2", "k5_e6",
+                  "k3_e6", "k5_e1_g2", "k5_e1", "k3_e1_g2",
+                  "k5_e6", "k5_e6", "k5_e3", "k5_e6",
+                  "k5_e6")
+
+
+def fbnet_a(batch: int = 1) -> LayerGraph:
+    """FBNet-A at 224x224: the FBNet-space network of `FBNET_A_BLOCKS` (`accelmodel.workloads.fbnet`, whose
+    ImageNet macro is FBNet's Table 1: 16-channel s2 stem, 1984-channel header), named ``fbnet_a`` and tagged
+    like the other classic networks. Its workload space stays ``fbnet`` (specs key FBNet conventions on it).
+    FBNet Table 2: 249 M MACs (here 247.7 M), 4.3 M parameters (here 4.88 M: the table's FBNet-A/B/C figures fit
+    no single header width; 1504 channels would give 4.23 M parameters but 239 M MACs)."""
+    src = fbnet(FBNET_A_BLOCKS, "imagenet", batch)
+    g = LayerGraph("fbnet_a", src.input_shape, meta={**src.meta, "network": "fbnet_a"})
+    for layer in src.layers:
+        part = FC if layer.tag("position") in ("avgpool", "fc") else CONV
+        g.add(replace(layer, tags=tuple(sorted({**dict(layer.tags), **part}.items()))), src.predecessors(layer.name))
+    return g
+
+
+#: ProxylessNAS (mobile), Cai et al., ICLR 2019: per stage, (output channels, kernel, expansion, whether the unit
+#: has a body (0: identity only)), from the released ``proxyless_mobile`` config as osmr/imgclsmob encodes it
+#: (``proxylessnas.py``: ``residuals``, ``channels``, ``kernel_sizes``, ``expansions``).
+PROXYLESS_MOBILE = (
+    ((16, 3, 1, 1),),
+    ((32, 5, 3, 1), (32, 3, 3, 1), (32, 3, 3, 0), (32, 3, 3, 0)),
+    ((40, 7, 3, 1), (40, 3, 3, 1), (40, 5, 3, 1), (40, 5, 3, 1)),
+    ((80, 7, 6, 1), (80, 5, 3, 1), (80, 5, 3, 1), (80, 5, 3, 1), (96, 5, 6, 1), (96, 5, 3, 1), (96, 5, 3, 1),
+     (96, 5, 3, 1)),
+    ((192, 7, 6, 1), (192, 7, 6, 1), (192, 7, 3, 1), (192, 7, 3, 1), (320, 7, 6, 1)),
+)
+
+
+def proxylessnas_mobile(batch: int = 1) -> LayerGraph:
+    """ProxylessNAS (mobile) at 224x224: 3x3 s2 stem to 32, five stages of mobile inverted bottlenecks (expand
+    1x1 when the expansion is > 1, k x k depthwise with the stage's stride on its first unit, 1x1 project; a
+    residual add where shape allows and the unit is not a stage's first or a channel change), 1x1 conv to 1280,
+    global pooling, classifier. 4.08 M parameters with BN (imgclsmob's check: 4,080,512)."""
+    g = _graph("proxylessnas_mobile", batch, 224)
+    x = g.add(conv2d("first_conv", g.input_shape, 32, 3, 2, 1, tags=CONV))
+    src, shape = x.name, x.out_shape
+    for si, stage in enumerate(PROXYLESS_MOBILE):
+        for ui, (out, k, exp, body) in enumerate(stage):
+            stride = 2 if ui == 0 and si > 0 else 1
+            name = f"stage{si + 1}.unit{ui + 1}"
+            if not body:  # a "ZeroLayer" body with its shortcut: the unit passes its input on
+                src = g.add(elementwise(name, "identity", shape, tags=CONV), src).name
+                continue
+            src, shape = _inverted_residual(g, name, src, shape, exp, out, k, stride, shortcut=ui > 0 and out == shape[1])
+    x = g.add(conv2d("feature_mix_layer", shape, 1280, 1, 1, 0, tags=CONV), src)
+    gap = g.add(global_avgpool("avgpool", x.out_shape, tags=FC), x.name)
+    g.add(linear("classifier", gap.out_shape, 1000, tags=FC), gap.name)
+    return g
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    """torchvision's (TF MobileNet's) channel rounding: nearest multiple of `divisor`, never 10 % below."""
+    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * value else new
+
+
+def _inverted_residual(g: LayerGraph, name: str, src: str, shape, exp: float, out: int, k: int, stride: int,
+                       shortcut: bool, se: bool = False, hidden: int | None = None):
+    """Expand 1x1 (skipped when the hidden width equals the input), k x k depthwise, optional squeeze-and-
+    excitation (global pool, 1x1 conv + bias to hidden/4 rounded, 1x1 conv + bias back, channel-wise scale),
+    project 1x1, residual add when `shortcut`. Returns (output layer name, shape)."""
+    hidden = hidden if hidden is not None else int(round(shape[1] * exp))
+    x = src
+    if hidden != shape[1]:
+        x = g.add(conv2d(f"{name}.expand", shape, hidden, 1, 1, 0, tags=CONV), x).name
+    dw = g.add(conv2d(f"{name}.dw", (shape[0], hidden, shape[2], shape[3]), hidden, k, stride, k // 2,
+                      groups=hidden, tags=CONV), x)
+    x = dw.name
+    if se:
+        squeeze = _make_divisible(hidden // 4)
+        p = g.add(global_avgpool(f"{name}.se.pool", dw.out_shape, tags=CONV), dw.name)
+        f1 = g.add(conv2d(f"{name}.se.fc1", p.out_shape, squeeze, 1, 1, 0, bias=True, tags=CONV), p.name)
+        f2 = g.add(conv2d(f"{name}.se.fc2", f1.out_shape, hidden, 1, 1, 0, bias=True, tags=CONV), f1.name)
+        x = g.add(scale(f"{name}.se.scale", dw.out_shape, tags=CONV), [dw.name, f2.name]).name
+    proj = g.add(conv2d(f"{name}.project", dw.out_shape, out, 1, 1, 0, tags=CONV), x)
+    if shortcut and stride == 1 and shape[1] == out:
+        add = g.add(elementwise(f"{name}.add", "add", proj.out_shape, 2, tags=CONV), [proj.name, src])
+        return add.name, add.out_shape
+    return proj.name, proj.out_shape
+
+
+#: MobileNetV3-Large (Howard et al., ICCV 2019, Table 1; torchvision ``mobilenet_v3_large``): per bottleneck
+#: (kernel, expanded channels, output channels, squeeze-and-excitation, stride). Activations (ReLU, h-swish) are
+#: fused like every activation here.
+MOBILENET_V3_LARGE = (
+    (3, 16, 16, False, 1), (3, 64, 24, False, 2), (3, 72, 24, False, 1), (5, 72, 40, True, 2), (5, 120, 40, True, 1),
+    (5, 120, 40, True, 1), (3, 240, 80, False, 2), (3, 200, 80, False, 1), (3, 184, 80, False, 1),
+    (3, 184, 80, False, 1), (3, 480, 112, True, 1), (3, 672, 112, True, 1), (5, 672, 160, True, 2),
+    (5, 960, 160, True, 1), (5, 960, 160, True, 1),
+)
+
+
+def mobilenet_v3_large(batch: int = 1) -> LayerGraph:
+    """MobileNetV3-Large (width 1.0) at 224x224 as torchvision builds it: 3x3 s2 stem to 16, the 15 bottlenecks of
+    `MOBILENET_V3_LARGE` (SE squeeze width: hidden / 4 rounded to a multiple of 8; residual add at stride 1 with
+    equal channels), 1x1 conv to 960, global pooling, a 960 -> 1280 linear layer and the classifier. Paper: 219 M
+    multiply-adds, 5.4 M parameters (torchvision: 5,483,032 with BN)."""
+    g = _graph("mobilenet_v3_large", batch, 224)
+    x = g.add(conv2d("features.0", g.input_shape, 16, 3, 2, 1, tags=CONV))
+    src, shape = x.name, x.out_shape
+    for i, (k, hidden, out, se, stride) in enumerate(MOBILENET_V3_LARGE, start=1):
+        src, shape = _inverted_residual(g, f"features.{i}", src, shape, hidden / shape[1], out, k, stride,
+                                        shortcut=True, se=se, hidden=hidden)
+    x = g.add(conv2d("features.16", shape, 960, 1, 1, 0, tags=CONV), src)
+    gap = g.add(global_avgpool("avgpool", x.out_shape, tags=FC), x.name)
+    h = g.add(linear("classifier.0", gap.out_shape, 1280, tags=FC), gap.name)
+    g.add(linear("classifier.3", h.out_shape, 1000, tags=FC), h.name)
+    return g
+
+
 #: name -> builder(batch) of every classic network.
 NETWORKS: dict[str, Callable[[int], LayerGraph]] = {
     "alexnet": alexnet,
@@ -167,6 +292,9 @@ NETWORKS: dict[str, Callable[[int], LayerGraph]] = {
     "resnet18": resnet18,
     "resnet50": resnet50,
     "mobilenet_v2": mobilenet_v2,
+    "fbnet_a": fbnet_a,
+    "proxylessnas_mobile": proxylessnas_mobile,
+    "mobilenet_v3_large": mobilenet_v3_large,
 }
 
 

@@ -22,8 +22,12 @@ OPS = {
     "maxpool": "k×k max pooling",
     "global_avgpool": "average over the whole H×W plane",
     "add": "element-wise sum of two or more tensors of one shape",
+    "scale": "channel-wise product of a tensor and a per-channel (N, C, 1, 1) vector (squeeze-and-excitation)",
+    "concat": "channel-wise concatenation of two or more tensors of one plane (a memory layout: each producer "
+              "writes its channels at an offset of one buffer; moves no data of its own)",
     "identity": "a tensor passed on unchanged (skip connection)",
-    "zero": "an edge that contributes nothing (NAS-Bench-201 `none`)",
+    "zero": "an edge that contributes nothing (NAS-Bench-201 `none`; with stride s, DARTS' `Zero(s)`, whose "
+            "output is the input plane subsampled by s)",
 }
 
 Shape = tuple[int, int, int, int]
@@ -74,6 +78,9 @@ class Layer:
     bias: bool = False
     #: Free-form tags, e.g. {"block": "ConvBlock_H32_W32_..."}; not part of the shape signature.
     tags: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: Spacing of a convolution's kernel taps (atrous convolution); a window spans dilation * (kernel - 1) + 1
+    #: input rows / columns. conv2d only; 1 elsewhere.
+    dilation: tuple[int, int] = (1, 1)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -82,7 +89,7 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: op {self.op!r} is not one of {sorted(OPS)}")
         object.__setattr__(self, "in_shape", _check_shape(self.in_shape, "in_shape", self.name))
         object.__setattr__(self, "out_shape", _check_shape(self.out_shape, "out_shape", self.name))
-        for fname in ("kernel", "stride", "padding"):
+        for fname in ("kernel", "stride", "padding", "dilation"):
             object.__setattr__(self, fname, _pair(getattr(self, fname), fname, self.name))
         if any(k <= 0 for k in self.kernel):
             raise ValueError(f"layer {self.name!r}: kernel {self.kernel} must be positive")
@@ -90,6 +97,12 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: stride {self.stride} must be positive")
         if any(p < 0 for p in self.padding):
             raise ValueError(f"layer {self.name!r}: padding {self.padding} must be >= 0")
+        if any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in self.dilation):
+            raise ValueError(f"layer {self.name!r}: dilation {self.dilation} must be positive ints")
+        if self.dilation != (1, 1) and self.op != "conv2d":
+            raise ValueError(f"layer {self.name!r}: dilation {self.dilation} applies to conv2d only, not {self.op}")
+        if self.stride != (1, 1) and self.op in ("identity", "add", "scale", "concat", "linear", "global_avgpool"):
+            raise ValueError(f"layer {self.name!r}: {self.op} has no stride, got {self.stride}")
         if not isinstance(self.groups, int) or self.groups <= 0:
             raise ValueError(f"layer {self.name!r}: groups {self.groups!r} must be a positive int")
         n, c, h, w = self.in_shape
@@ -97,25 +110,41 @@ class Layer:
         if n != n2:
             raise ValueError(f"layer {self.name!r}: batch differs between in_shape {self.in_shape} and out_shape {self.out_shape}")
         if self.op in ("conv2d", "avgpool", "maxpool"):
-            exp_p = (h + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
-            exp_q = (w + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+            ext_r, ext_s = self.extent
+            exp_p = (h + 2 * self.padding[0] - ext_r) // self.stride[0] + 1
+            exp_q = (w + 2 * self.padding[1] - ext_s) // self.stride[1] + 1
             if (p, q) != (exp_p, exp_q):
+                dil = f", dilation {self.dilation}" if self.dilation != (1, 1) else ""
                 raise ValueError(
                     f"layer {self.name!r}: output plane {(p, q)} does not match input {(h, w)} with kernel "
-                    f"{self.kernel}, stride {self.stride}, padding {self.padding} (expected {(exp_p, exp_q)})"
+                    f"{self.kernel}, stride {self.stride}, padding {self.padding}{dil} (expected {(exp_p, exp_q)})"
                 )
         if self.op == "conv2d":
             if c % self.groups or k % self.groups:
                 raise ValueError(
                     f"layer {self.name!r}: groups={self.groups} must divide in channels {c} and out channels {k}"
                 )
-        elif self.op in ("avgpool", "maxpool", "global_avgpool", "identity", "zero", "add"):
+        elif self.op in ("avgpool", "maxpool", "global_avgpool", "identity", "zero", "add", "scale", "concat"):
             if k != c:
                 raise ValueError(f"layer {self.name!r}: {self.op} keeps channels, but in {c} != out {k}")
             if self.op == "global_avgpool" and (p, q) != (1, 1):
                 raise ValueError(f"layer {self.name!r}: global_avgpool outputs 1×1, got {(p, q)}")
-            if self.op in ("identity", "zero", "add") and (h, w) != (p, q):
+            if self.op in ("identity", "add", "scale", "concat") and (h, w) != (p, q):
                 raise ValueError(f"layer {self.name!r}: {self.op} keeps the plane, but in {(h, w)} != out {(p, q)}")
+            if self.op == "zero":
+                exp = (-(-h // self.stride[0]), -(-w // self.stride[1]))
+                if (p, q) != exp:
+                    raise ValueError(f"layer {self.name!r}: zero with stride {self.stride} maps plane {(h, w)} to "
+                                     f"{exp}, got {(p, q)}")
+            if self.op in ("add", "concat") and self.num_inputs < 2:
+                raise ValueError(f"layer {self.name!r}: {self.op} needs >= 2 inputs, got {self.num_inputs}")
+            if self.op == "concat":
+                parts = dict(self.tags).get("concat_channels")
+                split = [int(x) for x in parts.split(",")] if parts else []
+                if len(split) != self.num_inputs or sum(split) != c or min(split) <= 0:
+                    raise ValueError(f"layer {self.name!r}: concat of {self.num_inputs} inputs needs a "
+                                     f"'concat_channels' tag of {self.num_inputs} positive channel counts summing to "
+                                     f"{c}, got {parts!r} (build it with graph.concat)")
         elif self.op == "linear":
             if (h, w, p, q) != (1, 1, 1, 1):
                 raise ValueError(f"layer {self.name!r}: linear works on (N, C, 1, 1) tensors, got {self.in_shape} -> {self.out_shape}")
@@ -141,12 +170,17 @@ class Layer:
     def S(self) -> int: return self.kernel[1]
 
     @property
+    def extent(self) -> tuple[int, int]:
+        """Input rows and columns one window spans: dilation * (kernel - 1) + 1 (the kernel when undilated)."""
+        return (self.dilation[0] * (self.kernel[0] - 1) + 1, self.dilation[1] * (self.kernel[1] - 1) + 1)
+
+    @property
     def is_depthwise(self) -> bool:
         return self.op == "conv2d" and self.groups == self.C and self.groups == self.K and self.groups > 1
 
     @property
     def type(self) -> str:
-        """Coarse type for reports: conv2d, conv2d_depthwise, conv2d_grouped, fc, pool, add, identity, zero."""
+        """Coarse type for reports: conv2d, conv2d_depthwise, conv2d_grouped, fc, pool, add, concat, identity, zero."""
         if self.op == "conv2d":
             if self.groups == 1:
                 return "conv2d"
@@ -176,6 +210,8 @@ class Layer:
             return self.N * self.C * self.H * self.W
         if self.op == "add":
             return self.output_elements * max(1, self.num_inputs - 1)
+        if self.op == "scale":
+            return self.output_elements
         return 0
 
     @property
@@ -191,8 +227,15 @@ class Layer:
         return int(dict(self.tags).get("num_inputs", "1"))
 
     @property
+    def concat_channels(self) -> tuple[int, ...]:
+        """Channels of each input of a concat layer, in order (its in_shape is the assembled tensor)."""
+        return tuple(int(c) for c in dict(self.tags)["concat_channels"].split(","))
+
+    @property
     def input_elements(self) -> int:
         n, c, h, w = self.in_shape
+        if self.op == "scale":
+            return n * c * h * w + n * c      # the map and its per-channel factors
         return n * c * h * w * (self.num_inputs if self.op == "add" else 1)
 
     @property
@@ -205,7 +248,7 @@ class Layer:
         """Hashable key of everything that determines the layer's cost (not its name or tags)."""
         return (
             self.op, *self.in_shape, *self.out_shape, *self.kernel, *self.stride, *self.padding,
-            self.groups, self.num_inputs,
+            self.groups, self.num_inputs, *self.dilation,
         )
 
     def tag(self, key: str, default: str | None = None) -> str | None:
@@ -217,36 +260,45 @@ class Layer:
             extra = f" k{self.R}x{self.S} s{self.stride[0]} p{self.padding[0]}"
             if self.groups > 1:
                 extra += f" g{self.groups}"
+            if self.dilation != (1, 1):
+                extra += f" d{self.dilation[0]}"
         return f"{self.name}: {self.type} {self.in_shape}->{self.out_shape}{extra}"
 
 
 # ---- constructors that derive output shapes ----------------------------------------------------
 
-def _out_plane(h: int, w: int, kernel, stride, padding, name: str) -> tuple[int, int]:
-    p = (h + 2 * padding[0] - kernel[0]) // stride[0] + 1
-    q = (w + 2 * padding[1] - kernel[1]) // stride[1] + 1
+def _out_plane(h: int, w: int, kernel, stride, padding, name: str, dilation=(1, 1)) -> tuple[int, int]:
+    ext = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    p = (h + 2 * padding[0] - ext[0]) // stride[0] + 1
+    q = (w + 2 * padding[1] - ext[1]) // stride[1] + 1
     if p <= 0 or q <= 0:
+        dil = f", dilation {dilation}" if tuple(dilation) != (1, 1) else ""
         raise ValueError(
-            f"layer {name!r}: kernel {kernel} with stride {stride} and padding {padding} does not fit the "
+            f"layer {name!r}: kernel {kernel} with stride {stride}, padding {padding}{dil} does not fit the "
             f"{h}x{w} input"
         )
     return p, q
 
 
 def conv2d(name: str, in_shape: Sequence[int], out_channels: int, kernel=1, stride=1, padding=None,
-           groups: int = 1, bias: bool = False, tags: dict | None = None) -> Layer:
-    """A convolution; `padding=None` means 'same' padding (kernel // 2)."""
+           groups: int = 1, bias: bool = False, tags: dict | None = None, dilation=1) -> Layer:
+    """A convolution; `padding=None` means 'same' padding (dilation * (kernel // 2)). `dilation` spaces the
+    kernel taps (atrous convolution): same MACs as the undilated kernel, a wider window."""
     in_shape = _check_shape(in_shape, "in_shape", name)
     kernel = _pair(kernel, "kernel", name)
     stride = _pair(stride, "stride", name)
-    padding = (kernel[0] // 2, kernel[1] // 2) if padding is None else _pair(padding, "padding", name)
+    dilation = _pair(dilation, "dilation", name)
+    if any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in dilation):
+        raise ValueError(f"layer {name!r}: dilation {dilation} must be positive ints")
+    padding = ((dilation[0] * (kernel[0] // 2), dilation[1] * (kernel[1] // 2)) if padding is None
+               else _pair(padding, "padding", name))
     if not isinstance(out_channels, int) or out_channels <= 0:
         raise ValueError(f"layer {name!r}: out_channels must be a positive int, got {out_channels!r}")
     if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride):
         raise ValueError(f"layer {name!r}: kernel {kernel} and stride {stride} must be positive")
-    p, q = _out_plane(in_shape[2], in_shape[3], kernel, stride, padding, name)
+    p, q = _out_plane(in_shape[2], in_shape[3], kernel, stride, padding, name, dilation)
     return Layer(name, "conv2d", in_shape, (in_shape[0], out_channels, p, q), kernel, stride, padding, groups,
-                 bias, tuple(sorted((tags or {}).items())))
+                 bias, tuple(sorted((tags or {}).items())), dilation)
 
 
 def linear(name: str, in_shape: Sequence[int], out_features: int, bias: bool = True,
@@ -279,23 +331,59 @@ def global_avgpool(name: str, in_shape: Sequence[int], tags: dict | None = None)
                  tags=tuple(sorted((tags or {}).items())))
 
 
-def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, tags: dict | None = None) -> Layer:
-    """An `add`, `identity` or `zero` layer on one tensor shape."""
+def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, tags: dict | None = None,
+                stride=1) -> Layer:
+    """An `add`, `identity` or `zero` layer on one tensor shape. A `zero` layer may take a `stride` (DARTS'
+    strided `none` edge): its output is the plane subsampled by it, ceil(H / stride) x ceil(W / stride)."""
     if op not in ("add", "identity", "zero"):
         raise ValueError(f"layer {name!r}: elementwise op {op!r} is not one of ['add', 'identity', 'zero']")
     shape = _check_shape(shape, "shape", name)
+    stride = _pair(stride, "stride", name)
+    if stride != (1, 1) and op != "zero":
+        raise ValueError(f"layer {name!r}: only a zero layer takes a stride, {op} got {stride}")
+    if any(not isinstance(s, int) or s <= 0 for s in stride):
+        raise ValueError(f"layer {name!r}: stride {stride} must be positive ints")
     t = dict(tags or {})
     if op == "add":
         if num_inputs < 2:
             raise ValueError(f"layer {name!r}: add needs >= 2 inputs, got {num_inputs}")
         t["num_inputs"] = str(num_inputs)
-    return Layer(name, op, shape, shape, tags=tuple(sorted(t.items())))
+    n, c, h, w = shape
+    out = (n, c, -(-h // stride[0]), -(-w // stride[1]))
+    return Layer(name, op, shape, out, stride=stride, tags=tuple(sorted(t.items())))
+
+
+def scale(name: str, shape: Sequence[int], tags: dict | None = None) -> Layer:
+    """A channel-wise product of a tensor of `shape` (its first input) and a (N, C, 1, 1) vector (its second
+    input), as squeeze-and-excitation applies its gates."""
+    shape = _check_shape(shape, "shape", name)
+    t = dict(tags or {})
+    t["num_inputs"] = "2"
+    return Layer(name, "scale", shape, shape, tags=tuple(sorted(t.items())))
+
+
+def concat(name: str, shapes: Sequence[Sequence[int]], tags: dict | None = None) -> Layer:
+    """A channel-wise concatenation of tensors of one batch and plane, in the order given. Its in_shape and
+    out_shape are the assembled tensor (channels summed)."""
+    shapes = [_check_shape(s, f"shapes[{i}]", name) for i, s in enumerate(shapes)]
+    if len(shapes) < 2:
+        raise ValueError(f"layer {name!r}: concat needs >= 2 inputs, got {len(shapes)}")
+    n, _, h, w = shapes[0]
+    for i, s in enumerate(shapes):
+        if (s[0], s[2], s[3]) != (n, h, w):
+            raise ValueError(f"layer {name!r}: concat input {i} has shape {s}; every input must have batch {n} "
+                             f"and plane {(h, w)} (shapes {shapes})")
+    t = dict(tags or {})
+    t["num_inputs"] = str(len(shapes))
+    t["concat_channels"] = ",".join(str(s[1]) for s in shapes)
+    out = (n, sum(s[1] for s in shapes), h, w)
+    return Layer(name, "concat", out, out, tags=tuple(sorted(t.items())))
 
 
 # ---- the graph ---------------------------------------------------------------------------------
 
 #: Values of ``LayerGraph.meta["space"]``: where a network comes from (specs may key conventions on it).
-WORKLOAD_SPACES = ("nasbench201", "fbnet", "classic", "onnx")
+WORKLOAD_SPACES = ("nasbench201", "fbnet", "darts", "classic", "onnx")
 
 
 class LayerGraph:
@@ -325,7 +413,19 @@ class LayerGraph:
             if src not in self.graph:
                 raise ValueError(f"network {self.name!r}: layer {layer.name!r} reads unknown layer {src!r}")
         expected = [self.graph.nodes[s]["layer"].out_shape for s in inputs] or [self.input_shape]
-        if layer.op == "add":
+        if layer.op == "concat":
+            if len(inputs) != layer.num_inputs:
+                raise ValueError(f"network {self.name!r}: concat {layer.name!r} declares {layer.num_inputs} inputs, wired {len(inputs)}")
+            for s, shp, ch in zip(inputs, expected, layer.concat_channels):
+                want = (layer.N, ch, layer.H, layer.W)
+                if shp != want:
+                    raise ValueError(f"network {self.name!r}: concat {layer.name!r} input {s!r} has shape {shp}, expected {want}")
+        elif layer.op == "scale":
+            want = [layer.in_shape, (layer.N, layer.C, 1, 1)]
+            if len(inputs) != 2 or list(expected) != want:
+                raise ValueError(f"network {self.name!r}: scale {layer.name!r} takes a map {want[0]} and per-channel "
+                                 f"factors {want[1]}; wired {list(zip(inputs, expected))}")
+        elif layer.op == "add":
             if len(inputs) != layer.num_inputs:
                 raise ValueError(f"network {self.name!r}: add {layer.name!r} declares {layer.num_inputs} inputs, wired {len(inputs)}")
             for s, shp in zip(inputs, expected):
@@ -399,7 +499,7 @@ class LayerGraph:
         rows = [{
             "name": l.name, "type": l.type, "in_shape": l.in_shape, "out_shape": l.out_shape,
             "kernel": f"{l.R}x{l.S}" if l.op in ("conv2d", "avgpool", "maxpool") else "",
-            "stride": l.stride[0], "groups": l.groups, "macs": l.macs, "params": l.params,
+            "stride": l.stride[0], "groups": l.groups, "dilation": l.dilation[0], "macs": l.macs, "params": l.params,
         } for l in self.layers]
         return pd.DataFrame(rows)
 

@@ -11,7 +11,7 @@ import importlib
 from .base import SearchSpace, Selection
 
 #: Modules of the built-in spaces, in the order errors list them.
-_BUILT_IN = ("nasbench201", "fbnet")
+_BUILT_IN = ("nasbench201", "fbnet", "darts")
 
 #: name -> SearchSpace, the built-in ones first.
 SPACES: dict[str, SearchSpace] = {}
