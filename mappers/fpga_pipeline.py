@@ -200,14 +200,18 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     lw_tn = spec.get("layerwise.max_input_lanes", int, min=1)
     lw_tm = spec.get("layerwise.max_output_lanes", int, min=1)
     lw_weights = spec.get("layerwise.weights", str, choices=tuple(_LW_WEIGHTS))
-    wbuf_kb = spec.get("layerwise.weight_buffer_kb", float, min=0.0)
-    composition = spec.get("layerwise.composition", str, choices=tuple(_COMPOSITIONS))
-    bp_ii = spec.get("layerwise.block_pipeline.initiation_interval", float, min=0.0, exclusive_min=True)
-    bp_pw = spec.get("layerwise.block_pipeline.pointwise_lanes", int, min=1)
-    bp_dw = spec.get("layerwise.block_pipeline.depthwise_lanes", int, min=1)
-    bp_ww = spec.get("layerwise.block_pipeline.write_words", float, min=0.0, exclusive_min=True)
-    bp_expand = spec.get("layerwise.block_pipeline.expand_resolution", str, choices=("block_output", "own"))
-    bp_other = spec.get("layerwise.block_pipeline.other_layers", str, choices=("free", "layer_sum"))
+    # the weight buffer and the block pipeline are read only where the spec uses them (required there)
+    wbuf_kb = spec.get("layerwise.weight_buffer_kb", float, min=0.0) if lw_weights == "buffered" else 0.0
+    composition = spec.get("layerwise.composition", str, choices=tuple(_COMPOSITIONS), default="layer_sum")
+    blocks = composition == "separable_blocks"
+    bp_ii = spec.get("layerwise.block_pipeline.initiation_interval", float, min=0.0, exclusive_min=True) if blocks else 1.0
+    bp_pw = spec.get("layerwise.block_pipeline.pointwise_lanes", int, min=1) if blocks else 1
+    bp_dw = spec.get("layerwise.block_pipeline.depthwise_lanes", int, min=1) if blocks else 1
+    bp_ww = spec.get("layerwise.block_pipeline.write_words", float, min=0.0, exclusive_min=True) if blocks else 1.0
+    bp_expand = (spec.get("layerwise.block_pipeline.expand_resolution", str, choices=("block_output", "own"))
+                 if blocks else "own")
+    bp_other = (spec.get("layerwise.block_pipeline.other_layers", str, choices=("free", "layer_sum"))
+                if blocks else "layer_sum")
     if composition == "separable_blocks" and (bp_pw + bp_dw) * dsp_per_mac > dsp_budget:
         raise SpecError(
             f"spec {spec.name!r}: layerwise.composition 'separable_blocks' runs a block's pointwise and depthwise "

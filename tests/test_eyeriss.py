@@ -362,12 +362,15 @@ def test_selection_energies_rank_and_spec_energies_report():
 
 def test_search_space_overrides():
     """eyeriss-hwnasbench costs NAS-Bench-201 networks under DNN-Chip Predictor's conventions (balanced mapping
-    rule, its unit energies) and everything else under its defaults (latency); an explicit objective wins."""
+    rule, its unit energies), FBNet with its block tables' conventions (adds free, the global pool as a dense conv)
+    and everything else under its defaults (latency); an explicit objective wins."""
     spec = load_spec("eyeriss-hwnasbench")
     nb201 = spec.for_space("nasbench201")
     assert nb201.get("default_objective", str) == "balanced" and spec.get("default_objective", str) == "latency"
     assert nb201.get("energy_pj.mac") != spec.get("energy_pj.mac")
-    assert spec.for_space("fbnet") is spec and spec.for_space(None) is spec
+    fb = spec.for_space("fbnet")
+    assert fb.get("conventions.add", str) == "free" and fb.get("conventions.global_pooling", str) == "dense_conv"
+    assert spec.get("conventions.add", str) == "memory_traffic" and spec.for_space(None) is spec
     nb = "nb201:|nor_conv_1x1~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|none~2|"
     by_space = estimate(nb, arch="eyeriss-hwnasbench")
     assert by_space.objective == "balanced"
