@@ -154,6 +154,8 @@ BUDGET_PARAMS = {
 NAHAS_PARAMS = ("pes_x", "pes_y", "simd_units", "register_file_kb", "local_memory_mb", "compute_lanes",
                 "io_bandwidth_gbps")
 MAPSPACES = ("exhaustive", "pow2")
+#: Largest pes_x and pes_y (the PE-split search grows with the PE count).
+MAX_PES_PER_SIDE = 64
 #: ``serial``: a layer's first tile load and its last output drain are on the critical path (layers run
 #: back to back, E2E-Perf's per-layer data-access overheads, ZigZag's onloading/offloading);
 #: ``overlapped``: the engine prefetches the next layer's first tiles and drains the last outputs while
@@ -319,8 +321,10 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
         acc_pixels = spec.get("engine.accumulator_pixels", int, min=1)
         params = (("dsp", dsp), ("on_chip_mbit", mbit), ("io_bandwidth_gbps", bw))
     else:
-        pes_x = spec.get("pe_array.pes_x", int, min=1)
-        pes_y = spec.get("pe_array.pes_y", int, min=1)
+        # the search visits every PE split pk x pp <= pes (energy and EDP: all of them), so the array is bounded:
+        # 64 x 64 takes ~1 min for ResNet-18 under the energy objective (NAHAS's space stops at 8 x 8)
+        pes_x = spec.get("pe_array.pes_x", int, min=1, max=MAX_PES_PER_SIDE)
+        pes_y = spec.get("pe_array.pes_y", int, min=1, max=MAX_PES_PER_SIDE)
         lanes = spec.get("pe_array.compute_lanes", int, min=1)
         simd = spec.get("pe_array.simd_units", int, min=1)
         width = spec.get("pe_array.simd_width", int, min=1)
@@ -402,7 +406,7 @@ def _smallest_need(vec, config) -> float:
 
 def best_mapping(layer, config: GenericConfig, objective: str | None = None) -> dict:
     """The mapping dict the mapper chooses for a MAC layer (see the module docstring for its format)."""
-    objective = check_objective(objective or config.default_objective)
+    objective = check_objective(config.default_objective if objective is None else objective)
     vec = layer_vector(layer)
     if vec is None:
         raise ValueError(f"layer {layer.name!r} ({layer.op}) has no MACs and no tiled mapping")
