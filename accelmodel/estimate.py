@@ -132,7 +132,7 @@ def check_costs(graph: LayerGraph, arch: str, frame: pd.DataFrame, latency_ms: f
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise EstimateError(f"{where}: layer {frame['name'].iat[i]!r} ({int(frame['macs'].iat[i]):,} MACs) got "
-                                f"{column}={values[i]!r}; a cost must be finite, >= 0 and > 0 for a layer with MACs "
+                                f"{column}={float(values[i])!r}; a cost must be finite, >= 0 and > 0 for a layer with MACs "
                                 "(a spec value at the edge of its range?)")
     for name, value in (("latency_ms", latency_ms), ("energy_mj", energy_mj)):
         if not math.isfinite(value) or value < 0 or (name == "latency_ms" and graph.macs > 0 and value <= 0):
@@ -170,7 +170,8 @@ def estimate(network: "LayerGraph | str", arch: "str | ArchSpec | dict" = "eyeri
     costs = map_layers(layers, mapper, config, objective)
     frame = layer_frame(layers, costs)
     # sum without skipping NaN (pandas' default would turn a NaN layer into a total of 0); checked below
-    latency_ms = float(frame["latency_ms"].sum(skipna=False))
-    energy_mj = float(frame["energy_mj"].sum(skipna=False))
+    with np.errstate(over="ignore"):  # an overflow to inf is reported by check_costs
+        latency_ms = float(frame["latency_ms"].sum(skipna=False))
+        energy_mj = float(frame["energy_mj"].sum(skipna=False))
     check_costs(graph, spec.name, frame, latency_ms, energy_mj)
     return Estimate(graph.name, spec.name, objective, latency_ms, energy_mj, frame)

@@ -15,6 +15,7 @@ numbers). YAML errors name the file and the line.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import math
@@ -43,13 +44,21 @@ MAX_SPEC_BYTES = 1 << 20
 MAX_SPEC_INT = 2**63 - 1
 
 
-def _clean(value: Any, path: str, where: str, budget: list) -> Any:
+def clean_data(data: Any, where: str) -> Any:
+    """`data` as plain spec data (see `_clean`), at most MAX_SPEC_VALUES values, no cycles, bounded nesting."""
+    try:
+        return _clean(data, "", where, [MAX_SPEC_VALUES], set())
+    except RecursionError:
+        raise SpecError(f"{where}: the data nest too deeply; a spec is small data") from None
+
+
+def _clean(value: Any, path: str, where: str, budget: list, open_ids: set) -> Any:
     """`value` as plain spec data: numpy scalars become Python numbers, tuples and arrays become lists; a
     non-finite float, an int beyond int64, a non-string key or any other type is a SpecError naming `path`.
-    `budget` ([values left]) bounds the expanded size, so shared or cyclic Python objects cannot blow it up."""
+    `budget` ([values left]) bounds the expanded size of shared Python objects; `open_ids` catches cycles."""
     budget[0] -= 1
     if budget[0] < 0:
-        raise SpecError(f"{where}: more than {MAX_SPEC_VALUES:,} values (or a cycle); a spec is small data")
+        raise SpecError(f"{where}: more than {MAX_SPEC_VALUES:,} values; a spec is small data")
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, (bool, str)):
@@ -64,14 +73,19 @@ def _clean(value: Any, path: str, where: str, budget: list) -> Any:
         return value
     if isinstance(value, np.ndarray):
         value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_clean(v, f"{path}[{i}]", where, budget) for i, v in enumerate(value)]
-    if isinstance(value, Mapping):
-        out = {}
-        for key, v in value.items():
-            if not isinstance(key, str) or not key:
-                raise SpecError(f"{where}: field {path!r} has key {key!r}; keys must be non-empty strings")
-            out[key] = _clean(v, f"{path}.{key}" if path else key, where, budget)
+    if isinstance(value, (list, tuple, Mapping)):
+        if id(value) in open_ids:
+            raise SpecError(f"{where}: field {path!r} contains itself (a cycle)")
+        open_ids.add(id(value))
+        if isinstance(value, Mapping):
+            out: Any = {}
+            for key, v in value.items():
+                if not isinstance(key, str) or not key:
+                    raise SpecError(f"{where}: field {path!r} has key {key!r}; keys must be non-empty strings")
+                out[key] = _clean(v, f"{path}.{key}" if path else key, where, budget, open_ids)
+        else:
+            out = [_clean(v, f"{path}[{i}]", where, budget, open_ids) for i, v in enumerate(value)]
+        open_ids.discard(id(value))
         return out
     raise SpecError(f"{where}: field {path!r} is {value!r} ({type(value).__name__}); a spec holds numbers, "
                     "strings, booleans, lists and mappings")
@@ -91,7 +105,7 @@ class ArchSpec:
             raise SpecError(f"spec name must be a non-empty string, got {self.name!r}")
         if not isinstance(self.data, Mapping):
             raise SpecError(f"spec {self.name!r}: data must be a mapping, got {type(self.data).__name__}")
-        object.__setattr__(self, "data", _clean(self.data, "", f"spec {self.name!r}", [MAX_SPEC_VALUES]))
+        object.__setattr__(self, "data", clean_data(self.data, f"spec {self.name!r}"))
 
     @property
     def digest(self) -> str:
@@ -115,6 +129,7 @@ class ArchSpec:
         for part in path.split("."):
             if not isinstance(node, dict) or part not in node:
                 if default is not _MISSING:
+                    self._refuse_near_miss(path, part, node)
                     return default
                 raise SpecError(f"spec {self.name!r}: required field {path!r} is missing")
             node = node[part]
@@ -136,6 +151,15 @@ class ArchSpec:
         if max is not None and value > max:
             raise SpecError(f"spec {self.name!r}: field {path!r} is {value!r}; it must be <= {max}")
         return value
+
+    def _refuse_near_miss(self, path: str, part: str, node: Any) -> None:
+        """An optional field is absent: a key spelled almost like it is a typo that would otherwise be ignored
+        silently (the default used instead of the value the user wrote)."""
+        if isinstance(node, dict):
+            close = difflib.get_close_matches(part, [k for k in node if k != part], n=1, cutoff=0.8)
+            if close:
+                raise SpecError(f"spec {self.name!r}: key {close[0]!r} is not a field this mapper reads; did you mean "
+                                f"{part!r} (for {path!r})?")
 
     def for_space(self, space: str | None) -> "ArchSpec":
         """The spec as it applies to networks of workload `space` (``LayerGraph.meta["space"]``): its

@@ -156,6 +156,8 @@ NAHAS_PARAMS = ("pes_x", "pes_y", "simd_units", "register_file_kb", "local_memor
 MAPSPACES = ("exhaustive", "pow2")
 #: Largest pes_x and pes_y (the PE-split search grows with the PE count).
 MAX_PES_PER_SIDE = 64
+#: Largest peak MACs per cycle (the NAHAS baseline has 16,384; the kernels multiply it in int64).
+MAX_MACS_PER_CYCLE = 1 << 40
 #: ``serial``: a layer's first tile load and its last output drain are on the critical path (layers run
 #: back to back, E2E-Perf's per-layer data-access overheads, ZigZag's onloading/offloading);
 #: ``overlapped``: the engine prefetches the next layer's first tiles and drains the last outputs while
@@ -335,11 +337,17 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
         rf = rf_kb * 1024
         acc_pixels = 0
         if rf * rf_frac < simd * acc_bits / 8:
-            raise SpecError(f"spec {spec.name!r}: memory.register_file_kb={rf_kb:g} holds {rf * rf_frac:g} B of partial "
-                            f"sums, less than one {acc_bits}-bit sum per SIMD unit ({simd * acc_bits // 8} B); "
+            raise SpecError(f"spec {spec.name!r}: memory.register_file_kb={rf_kb:g} x memory.rf_psum_fraction={rf_frac:g} "
+                            f"holds {rf * rf_frac:g} B of partial "
+                            f"sums, less than one {acc_bits}-bit sum for each of pe_array.simd_units={simd} ({simd * acc_bits // 8} B); "
                             f"it must be >= {simd * acc_bits / 8 / rf_frac / 1024:g} KB")
         params = (("pes_x", pes_x), ("pes_y", pes_y), ("simd_units", simd), ("register_file_kb", rf_kb),
                   ("local_memory_mb", lm_mb), ("compute_lanes", lanes), ("io_bandwidth_gbps", bw))
+    peak = pes_x * pes_y * lanes * simd * width
+    if peak > MAX_MACS_PER_CYCLE:
+        raise SpecError(f"spec {spec.name!r}: {float(peak):.4g} MACs per cycle (PEs x compute_lanes x simd_units x simd_width"
+                        f"{', from budget.dsp / engine.dsp_per_mac' if kind == 'budget' else ''}) exceed "
+                        f"{MAX_MACS_PER_CYCLE:,} (2^40), beyond the kernels' integer counts")
     e = lambda f: spec.get(f"energy_pj.{f}", float, min=0.0) * 1e-12
     mapspace = spec.get("mapper.mapspace", str, choices=MAPSPACES, default="exhaustive")
     objective = check_objective(spec.get("mapper.objective", str, default="latency"))

@@ -330,6 +330,8 @@ class Layer:
 # ---- constructors that derive output shapes ----------------------------------------------------
 
 def _out_plane(h: int, w: int, kernel, stride, padding, name: str, dilation=(1, 1)) -> tuple[int, int]:
+    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride):
+        raise ValueError(f"layer {name!r}: kernel {kernel} and stride {stride} must be positive")
     ext = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
     p = (h + 2 * padding[0] - ext[0]) // stride[0] + 1
     q = (w + 2 * padding[1] - ext[1]) // stride[1] + 1
@@ -357,8 +359,6 @@ def conv2d(name: str, in_shape: Sequence[int], out_channels: int, kernel=1, stri
     out_channels = _int(out_channels, "out_channels", f"layer {name!r}")
     if out_channels <= 0:
         raise ValueError(f"layer {name!r}: out_channels must be a positive int, got {out_channels!r}")
-    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride):
-        raise ValueError(f"layer {name!r}: kernel {kernel} and stride {stride} must be positive")
     p, q = _out_plane(in_shape[2], in_shape[3], kernel, stride, padding, name, dilation)
     return Layer(name, "conv2d", in_shape, (in_shape[0], out_channels, p, q), kernel, stride, padding, groups,
                  bias, tuple(sorted((tags or {}).items())), dilation)
