@@ -211,6 +211,16 @@ def test_bad_budgets(arch, budget, error, fragment):
     assert fragment in str(info.value)
 
 
+def test_sweep_space_values():
+    from accelmodel import search
+
+    assert search.search_space({"pes_x": [np.int64(4)], "local_memory_mb": [np.float64(1.5)]})["pes_x"] == [4]
+    with pytest.raises(ValueError, match="value nan must be a positive, finite number"):
+        search.search_space({"io_bandwidth_gbps": [float("nan")]})
+    with pytest.raises(ValueError, match="the space has 1,224,704 points; a sweep takes at most 1,000,000"):
+        search.search_space({"pes_x": range(1, 65), "pes_y": range(1, 65), "simd_units": range(1, 300)})
+
+
 def test_misspelt_optional_field_is_not_ignored():
     data = copy.deepcopy(load_spec("eyeriss-hwnasbench").data)
     data["mapping_space"]["min_set_row"] = data["mapping_space"].pop("min_set_rows")
