@@ -311,7 +311,11 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
         mbit = spec.get("budget.on_chip_mbit", float, min=0.0, exclusive_min=True)
         dsp_per_mac = spec.get("engine.dsp_per_mac", float, min=0.0, exclusive_min=True)
         width = spec.get("engine.simd_width", int, min=1)
-        simd = int(math.floor(dsp / dsp_per_mac / width))
+        columns = dsp / dsp_per_mac / width
+        if not columns * width <= MAX_MACS_PER_CYCLE:  # also inf from a tiny dsp_per_mac
+            raise SpecError(f"spec {spec.name!r}: budget.dsp={dsp} / engine.dsp_per_mac={dsp_per_mac:g} gives "
+                            f"{dsp / dsp_per_mac:.4g} MACs per cycle, above {MAX_MACS_PER_CYCLE:,} (2^40)")
+        simd = int(math.floor(columns))
         if simd < 1:
             raise SpecError(f"spec {spec.name!r}: budget.dsp={dsp} with engine.dsp_per_mac={dsp_per_mac} gives fewer "
                             f"than one column of engine.simd_width={width} MACs; it needs >= {dsp_per_mac * width:g} DSPs")

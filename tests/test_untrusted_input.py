@@ -28,7 +28,7 @@ from accelmodel.workloads.fbnet import fbnet
 from accelmodel.mappers.eyeriss_rs import MappingError
 
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-ARCHS = ("eyeriss", "eyeriss-hwnasbench", "fpga-zc706", "generic-medium", "nahas-edge")
+ARCHS = ("eyeriss", "eyeriss-hwnasbench", "fpga-zc706", "fpga-e2e-small", "generic-medium", "nahas-edge")
 
 
 def run_isolated(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -204,6 +204,8 @@ def test_numpy_scalars_are_numbers_in_every_budget(arch, budget):
     ("eyeriss", {"clock_mhz": object()}, SpecError, "field 'clock_mhz' is <object"),
     ("eyeriss", {"clock_mhz": 10**30}, SpecError, "integers must be within"),
     ("nahas-edge", {"pes_x": 10**6}, SpecError, "field 'pe_array.pes_x' is 1000000; it must be <= 64"),
+    ("nahas-edge", {"simd_units": 2**40, "register_file_kb": 2**40}, SpecError, "MACs per cycle (PEs x compute_lanes"),
+    ("generic-medium", {"engine.dsp_per_mac": 2.6e-306}, SpecError, "gives inf MACs per cycle, above"),  # OverflowError
 ])
 def test_bad_budgets(arch, budget, error, fragment):
     with pytest.raises(error) as info:
@@ -274,7 +276,7 @@ def test_dict_specs_hold_plain_data_only():
     (lambda: conv2d("c", (4096, 4096, 512, 512), 4096, 11), "MACs exceed 1,125,899,906,842,624 (2^50)"),
     (lambda: conv2d("c", (65536, 131072, 16384, 16384), 1, 1), "elements; a tensor may have at most"),
     (lambda: G.Layer("c", "conv2d", (1, 8, 8, 8), (1, 8, 8, 8), (3, 3), 1, 1, groups=1, bias=1), "bias must be True"),
-    (lambda: G.Layer("a", "add", (1, 8, 8, 8), (1, 8, 8, 8)), "add sums 1 inputs; allowed 2..1,024"),
+    (lambda: G.Layer("a", "add", (1, 8, 8, 8), (1, 8, 8, 8)), "add needs >= 2 inputs, got 1"),
     (lambda: G.Layer("x", ["conv2d"], (1, 8, 8, 8), (1, 8, 8, 8)), "op ['conv2d'] is not one of"),
     (lambda: LayerGraph("n", (0, 3, 8, 8)), "network 'n': input_shape has a non-positive size"),
     (lambda: LayerGraph(None, (1, 3, 8, 8)), "network name must be a non-empty string"),
@@ -610,7 +612,7 @@ arch_text = st.one_of(
 
 
 @FUZZ
-@given(prefix=st.sampled_from(["nb201:", "fbnet:", "", "resnet", "vgg16"]), text=arch_text,
+@given(prefix=st.sampled_from(["nb201:", "fbnet:", "darts:", "", "resnet", "vgg16"]), text=arch_text,
        batch=st.one_of(st.none(), odd_int), dataset=st.one_of(st.none(), st.sampled_from(
            ["cifar10", "cifar100", "ImageNet16-120", "ImageNet", "imagenet", "mnist", ""])))
 def test_fuzz_network_names(prefix, text, batch, dataset):

@@ -38,13 +38,13 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
         from .onnx import from_onnx
 
         if dataset is not None:  # it would be ignored: the model fixes its input
-            raise ValueError(f"dataset={dataset!r} applies to nb201:/fbnet: networks only; the ONNX model {name!r} "
+            raise ValueError(f"dataset={dataset!r} applies to nb201:/fbnet:/darts: networks only; the ONNX model {name!r} "
                              "fixes its input (drop the dataset)")
         return from_onnx(name, batch=batch)
     graph = classic(name, batch=batch)
     if dataset is not None and not (isinstance(dataset, str) and dataset.lower() == "imagenet"):
         # the classic CNNs are ImageNet networks (224x224, 227 for AlexNet); another data set would be ignored
-        raise ValueError(f"dataset={dataset!r} applies to nb201:/fbnet: networks only; {name!r} is an ImageNet network "
+        raise ValueError(f"dataset={dataset!r} applies to nb201:/fbnet:/darts: networks only; {name!r} is an ImageNet network "
                          "with a fixed input size (drop the dataset)")
     return graph
 
