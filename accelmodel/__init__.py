@@ -12,11 +12,11 @@
 import importlib
 
 from . import workloads
-from .estimate import Estimate, estimate
+from .estimate import Estimate, EstimateError, estimate
 from .specs import ArchSpec, SpecError, available_specs, load_spec
 
 __version__ = "0.1.0"
-__all__ = ["workloads", "estimate", "Estimate", "load_spec", "available_specs", "ArchSpec", "SpecError"]
+__all__ = ["workloads", "estimate", "Estimate", "EstimateError", "load_spec", "available_specs", "ArchSpec", "SpecError"]
 
 #: Submodules imported when first used as attributes of the package.
 _LAZY_SUBMODULES = ("datasets", "search", "hwnasbench", "plots", "validation")

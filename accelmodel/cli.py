@@ -102,18 +102,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+#: What the library raises for bad input (its own errors are ValueError subclasses) and for unusable files.
+USER_ERRORS = (ValueError, KeyError, OSError, NotImplementedError, ImportError)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Any error ends as one line on stderr and a non-zero exit: 2 for bad input or an
+    unusable file, 3 for anything else (an internal error; ACCELMODEL_TRACEBACK=1 shows the traceback)."""
     args = _parser().parse_args(argv)
     try:
         return {"estimate": _estimate, "build": _build, "archs": _archs, "plot": _plot,
                 "validate": _validate}[args.command](args)
-    except (ValueError, KeyError, FileNotFoundError, PermissionError, NotImplementedError) as exc:
-        print(f"accelmodel {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): stop quietly, and keep Python from complaining at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except USER_ERRORS as exc:
+        if os.environ.get("ACCELMODEL_TRACEBACK"):
+            raise
+        print(f"accelmodel {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 -- a bug still ends in one line, with a way to see the traceback
+        if os.environ.get("ACCELMODEL_TRACEBACK"):
+            raise
+        print(f"accelmodel {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(set ACCELMODEL_TRACEBACK=1 for the traceback)", file=sys.stderr)
+        return 3
 
 
 def _estimate(args) -> int:

@@ -3,9 +3,12 @@ the result as totals plus a per-layer DataFrame. It never branches on a paradigm
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from .cost import LayerCost, NetworkCost
@@ -16,6 +19,11 @@ from .mappers import get_mapper, resolve_objective
 
 #: (layer signature, config key, objective) -> LayerCost, shared by every call in this process.
 _LAYER_CACHE: dict[tuple, LayerCost] = {}
+
+
+class EstimateError(ValueError):
+    """A mapper produced a cost that cannot be right (NaN, infinite, negative, or no time for a layer with
+    MACs); `estimate` refuses to return it. A spec value at the edge of its range can cause it."""
 
 
 @dataclass
@@ -52,6 +60,9 @@ class Estimate:
 
 def configure(arch, overrides: dict | None = None):
     """(spec, mapper module, validated config) for `arch` (name, path, dict or ArchSpec)."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ValueError(f"budget must be a dict of field -> value (e.g. {{'dsp': 723}}) or None, got {overrides!r} "
+                         f"({type(overrides).__name__})")
     spec = load_spec(arch)
     mapper = get_mapper(spec.paradigm)
     return spec, mapper, mapper.configure(spec, overrides)
@@ -88,28 +99,79 @@ def layer_frame(layers: list[Layer], costs: list[LayerCost]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _graph_of(network, batch, dataset) -> LayerGraph:
+    """`network` as a LayerGraph; `batch` and `dataset` build a named network and must agree with a given graph
+    (a LayerGraph carries its own: an argument that would be ignored is an error)."""
+    if isinstance(network, LayerGraph):
+        if batch is not None and batch != network.batch:
+            raise ValueError(f"batch={batch!r} applies to network names; the LayerGraph {network.name!r} has batch "
+                             f"{network.batch} (build it with the batch you want)")
+        if dataset is not None and dataset != network.meta.get("dataset"):
+            raise ValueError(f"dataset={dataset!r} applies to network names; the LayerGraph {network.name!r} was built "
+                             f"for {network.meta.get('dataset')!r}")
+        graph = network
+    elif isinstance(network, str):
+        graph = get_network(network, batch=1 if batch is None else batch, dataset=dataset)
+    else:
+        raise ValueError(f"network must be a LayerGraph or a name (resnet18, nb201:<arch_str>, fbnet:<22 ops>, an "
+                         f".onnx path), got {network!r} ({type(network).__name__})")
+    if not len(graph):
+        raise ValueError(f"network {graph.name!r} has no layers; there is nothing to estimate")
+    return graph
+
+
+def check_costs(graph: LayerGraph, arch: str, frame: pd.DataFrame, latency_ms: float, energy_mj: float) -> None:
+    """The boundary guard: every per-layer and total latency and energy finite and >= 0, and a layer (and a
+    network) with MACs takes time. A mapper result that breaks this is an EstimateError, never an answer."""
+    where = f"{graph.name} on {arch}"
+    for column in ("latency_ms", "energy_mj"):
+        values = frame[column].to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if column == "latency_ms":
+            bad |= (frame["macs"].to_numpy() > 0) & (values <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise EstimateError(f"{where}: layer {frame['name'].iat[i]!r} ({int(frame['macs'].iat[i]):,} MACs) got "
+                                f"{column}={float(values[i])!r}; a cost must be finite, >= 0 and > 0 for a layer with MACs "
+                                "(a spec value at the edge of its range?)")
+    for name, value in (("latency_ms", latency_ms), ("energy_mj", energy_mj)):
+        if not math.isfinite(value) or value < 0 or (name == "latency_ms" and graph.macs > 0 and value <= 0):
+            raise EstimateError(f"{where}: total {name}={value!r}; a cost must be finite, >= 0 and > 0 for a "
+                                "network with MACs (a spec value at the edge of its range?)")
+
+
 def estimate(network: "LayerGraph | str", arch: "str | ArchSpec | dict" = "eyeriss", objective: str | None = None,
-             budget: dict | None = None, dataset: str | None = None, batch: int = 1) -> Estimate:
+             budget: dict | None = None, dataset: str | None = None, batch: int | None = None) -> Estimate:
     """Latency and energy of `network` on `arch`.
 
     `network` is a LayerGraph or a name understood by `accelmodel.workloads.get` (``resnet18``,
     ``nb201:<arch_str>``, ``fbnet:<22 ints>``, an ONNX path). `arch` is a built-in spec name, a YAML path,
     a dict or an ArchSpec. `objective` is ``latency``, ``energy`` or ``edp`` (default: the spec's).
     `budget` overrides spec fields by dotted path (e.g. ``{"dsp": 723}`` where the paradigm supports it).
+    `dataset` and `batch` (default 1) build a named network; a LayerGraph has its own (passing a different
+    one is an error, not ignored). Every result is checked (`check_costs`): no NaN, infinite, negative or zero
+    latency for a layer with MACs leaves this function.
     """
-    graph = network if isinstance(network, LayerGraph) else get_network(network, batch=batch, dataset=dataset)
+    graph = _graph_of(network, batch, dataset)
+    if objective is not None and not isinstance(objective, str):
+        raise ValueError(f"objective must be a string or None (the spec's default), got {objective!r}")
     spec, mapper, config = configure(load_spec(arch).for_space(graph.meta.get("space")), budget)
     objective = resolve_objective(mapper, config, objective)
+    layers = graph.layers
     if hasattr(mapper, "map_network"):
         net: NetworkCost = mapper.map_network(graph, config, objective)
-        layers = graph.layers
         frame = layer_frame(layers, net.layers)
         extra = dict(net.extra)
-        return Estimate(graph.name, spec.name, objective, net.latency_s * 1e3, net.energy_j * 1e3, frame,
+        latency_ms, energy_mj = net.latency_s * 1e3, net.energy_j * 1e3
+        check_costs(graph, spec.name, frame, latency_ms, energy_mj)
+        return Estimate(graph.name, spec.name, objective, latency_ms, energy_mj, frame,
                         throughput_gops=extra.pop("throughput_gops", None), resources=extra.pop("resources", None),
                         extra=extra)
-    layers = graph.layers
     costs = map_layers(layers, mapper, config, objective)
     frame = layer_frame(layers, costs)
-    return Estimate(graph.name, spec.name, objective, float(frame["latency_ms"].sum()),
-                    float(frame["energy_mj"].sum()), frame)
+    # sum without skipping NaN (pandas' default would turn a NaN layer into a total of 0); checked below
+    with np.errstate(over="ignore"):  # an overflow to inf is reported by check_costs
+        latency_ms = float(frame["latency_ms"].sum(skipna=False))
+        energy_mj = float(frame["energy_mj"].sum(skipna=False))
+    check_costs(graph, spec.name, frame, latency_ms, energy_mj)
+    return Estimate(graph.name, spec.name, objective, latency_ms, energy_mj, frame)

@@ -29,6 +29,8 @@ from .workloads import get as get_network
 
 PARAMS = gm.NAHAS_PARAMS
 _INT_PARAMS = ("pes_x", "pes_y", "simd_units", "compute_lanes")
+#: Most points one sweep may have (one DataFrame row each; NAHAS's space has 50,000).
+MAX_SWEEP_POINTS = 1_000_000
 
 
 def _graph(network, batch=1, dataset=None) -> LayerGraph:
@@ -63,12 +65,17 @@ def search_space(space="nahas", arch="nahas-edge") -> dict[str, list]:
         values = list(values)
         if not values:
             raise ValueError(f"space parameter {p!r} has no values")
+        values = [v.item() if isinstance(v, np.generic) else v for v in values]  # numpy scalars are numbers
         for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                raise ValueError(f"space parameter {p!r}: value {v!r} must be a positive number")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"space parameter {p!r}: value {v!r} must be a positive, finite number")
             if p in _INT_PARAMS and int(v) != v:
                 raise ValueError(f"space parameter {p!r}: value {v!r} must be an integer")
         out[p] = sorted({int(v) if p in _INT_PARAMS else float(v) for v in values})
+    points = math.prod(len(v) for v in out.values())
+    if points > MAX_SWEEP_POINTS:
+        raise ValueError(f"the space has {points:,} points; a sweep takes at most {MAX_SWEEP_POINTS:,} (NAHAS's has "
+                         "50,000)")
     return out
 
 

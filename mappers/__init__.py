@@ -41,5 +41,7 @@ def check_objective(objective: str, allowed: tuple = OBJECTIVES) -> str:
 
 
 def resolve_objective(mapper: ModuleType, config, requested: str | None = None) -> str:
-    """`requested`, else the config's default; checked against what `mapper` supports."""
-    return check_objective(requested or config.default_objective, getattr(mapper, "OBJECTIVES", OBJECTIVES))
+    """`requested`, else (None only: '' or 0 is an error, not the default) the config's default; checked against
+    what `mapper` supports."""
+    return check_objective(config.default_objective if requested is None else requested,
+                           getattr(mapper, "OBJECTIVES", OBJECTIVES))

@@ -264,6 +264,20 @@ def layer_shape(layer: Layer, config: EyerissConfig) -> np.ndarray | None:
     return None
 
 
+#: The kernels multiply loop bounds in int64 (MACs, tensor sizes); a layer vector whose products could pass
+#: this is refused. `Layer` bounds real MACs at 2^50; pooling costed as a dense conv (C x C) can exceed it.
+MAX_KERNEL_COUNT = 1 << 62
+
+
+def _check_counts(layer: Layer, shape: np.ndarray) -> None:
+    n, g, m, c, e, f, r, s_, h, w = (int(shape[i]) for i in (K.L_N, K.L_G, K.L_M, K.L_C, K.L_E, K.L_F, K.L_R,
+                                                             K.L_S, K.L_H, K.L_W))
+    work, inputs = n * g * m * c * e * f * r * s_, n * g * c * h * w
+    if max(work, inputs) > MAX_KERNEL_COUNT:
+        raise MappingError(f"layer {layer.name!r}: as an RS problem it has {work:,} MAC-equivalents and {inputs:,} "
+                           f"input words; the kernel counts in 64 bits and takes at most {MAX_KERNEL_COUNT:,} (2^62)")
+
+
 def _elementwise_cost(layer: Layer, config: EyerissConfig) -> LayerCost:
     """Adds, identities, zeros and traffic-only pooling: DRAM round trips, no PE-array work."""
     op = layer.op
@@ -339,14 +353,46 @@ def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
     shape = layer_shape(layer, config)
     if shape is None:
         return _elementwise_cost(layer, config)
+    _check_counts(layer, shape)
     mp, cost, evaluated, binding = K.search(shape, config.hw_select, OBJECTIVE_CODES[objective])
     if config.hw_select is not config.hw and mp[K.MAP_M0] > 0:
         K.mapping_cost(shape, mp, config.hw, cost)  # report with the spec's energies, not the ranking ones
     if mp[K.MAP_M0] == 0:
-        what = K.ILLEGAL_NAMES.get(int(binding), "capacity")
-        detail = _capacity_detail(what, config, shape)
-        raise MappingError(f"layer {layer.name!r}: no legal RS mapping; binding capacity: {detail}")
+        raise MappingError(f"layer {layer.name!r}: no legal RS mapping; {_why_unmappable(config, shape, int(binding))}")
     return _layer_cost(layer, config, shape, mp, cost, evaluated)
+
+
+def _smallest_mapping(shape, min_e1: int) -> np.ndarray:
+    """The mapping that needs the least of every capacity: one filter, channel, image and group per PE set,
+    the narrowest set allowed (e1 >= min_e1 where the layer has the rows), everything else at the DRAM level
+    (c2 = C, c3 = 1, so it stays legal without psum spills: no capacity grows with c2 or c3)."""
+    f = dict.fromkeys(K.MAP_NAMES, 1)
+    E = int(shape[K.L_E])
+    f["e1"] = next(d for d in range(1, E + 1) if E % d == 0 and d >= min(min_e1, E))
+    f.update(m3=int(shape[K.L_M]), c2=int(shape[K.L_C]), e3=E // f["e1"], n3=int(shape[K.L_N]), g2=int(shape[K.L_G]))
+    return np.array([f[n] for n in K.MAP_NAMES], np.int64)
+
+
+def _why_unmappable(config: EyerissConfig, shape, binding: int) -> str:
+    """Which capacity leaves `shape` without a legal mapping. Every capacity is monotone in the factors, so
+    the smallest mapping is legal iff any mapping is; testing it without and then with the spec's mapping-space
+    rules tells whether a capacity or a rule is the cause (the search's own code names the capacity where its
+    loops ended, which is misleading when a rule excluded the mappings that would fit)."""
+    free = config.hw.copy()
+    free[K.HW_MIN_E1] = 1.0
+    free[K.HW_PSUM_SPILLS] = 1.0
+    code = int(K.check_mapping(shape, _smallest_mapping(shape, 1), free))
+    if code != 1:
+        return f"binding capacity: {_capacity_detail(K.ILLEGAL_NAMES.get(code, 'capacity'), config, shape)}"
+    rule_mp = _smallest_mapping(shape, config.min_set_rows)
+    code = int(K.check_mapping(shape, rule_mp, config.hw))
+    if code == 1:  # not expected: the search found nothing, yet the smallest mapping is legal
+        return f"binding capacity: {_capacity_detail(K.ILLEGAL_NAMES.get(binding, 'capacity'), config, shape)}"
+    what = K.ILLEGAL_NAMES.get(code, "capacity")
+    e1 = int(rule_mp[K.MAP_NAMES.index("e1")])
+    return (f"cause: the spec's mapping_space.min_set_rows={config.min_set_rows}: a PE set of e1={e1} output rows breaks the "
+            f"{_capacity_detail(what, config, shape)}, while one row would fit (mapping_space.min_set_rows: 1 "
+            "lifts the rule)")
 
 
 def _capacity_detail(what: str, config: EyerissConfig, shape) -> str:
@@ -376,6 +422,7 @@ def evaluate_mapping(layer: Layer, config: EyerissConfig, mapping: dict) -> Laye
     shape = layer_shape(layer, config)
     if shape is None:
         return _elementwise_cost(layer, config)
+    _check_counts(layer, shape)
     unknown = set(mapping) - set(K.MAP_NAMES)
     if unknown:
         raise MappingError(f"layer {layer.name!r}: unknown mapping factor(s) {sorted(unknown)}; "

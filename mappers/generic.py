@@ -154,6 +154,10 @@ BUDGET_PARAMS = {
 NAHAS_PARAMS = ("pes_x", "pes_y", "simd_units", "register_file_kb", "local_memory_mb", "compute_lanes",
                 "io_bandwidth_gbps")
 MAPSPACES = ("exhaustive", "pow2")
+#: Largest pes_x and pes_y (the PE-split search grows with the PE count).
+MAX_PES_PER_SIDE = 64
+#: Largest peak MACs per cycle (the NAHAS baseline has 16,384; the kernels multiply it in int64).
+MAX_MACS_PER_CYCLE = 1 << 40
 #: ``serial``: a layer's first tile load and its last output drain are on the critical path (layers run
 #: back to back, E2E-Perf's per-layer data-access overheads, ZigZag's onloading/offloading);
 #: ``overlapped``: the engine prefetches the next layer's first tiles and drains the last outputs while
@@ -307,7 +311,11 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
         mbit = spec.get("budget.on_chip_mbit", float, min=0.0, exclusive_min=True)
         dsp_per_mac = spec.get("engine.dsp_per_mac", float, min=0.0, exclusive_min=True)
         width = spec.get("engine.simd_width", int, min=1)
-        simd = int(math.floor(dsp / dsp_per_mac / width))
+        columns = dsp / dsp_per_mac / width
+        if not columns * width <= MAX_MACS_PER_CYCLE:  # also inf from a tiny dsp_per_mac
+            raise SpecError(f"spec {spec.name!r}: budget.dsp={dsp} / engine.dsp_per_mac={dsp_per_mac:g} gives "
+                            f"{dsp / dsp_per_mac:.4g} MACs per cycle, above {MAX_MACS_PER_CYCLE:,} (2^40)")
+        simd = int(math.floor(columns))
         if simd < 1:
             raise SpecError(f"spec {spec.name!r}: budget.dsp={dsp} with engine.dsp_per_mac={dsp_per_mac} gives fewer "
                             f"than one column of engine.simd_width={width} MACs; it needs >= {dsp_per_mac * width:g} DSPs")
@@ -319,8 +327,10 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
         acc_pixels = spec.get("engine.accumulator_pixels", int, min=1)
         params = (("dsp", dsp), ("on_chip_mbit", mbit), ("io_bandwidth_gbps", bw))
     else:
-        pes_x = spec.get("pe_array.pes_x", int, min=1)
-        pes_y = spec.get("pe_array.pes_y", int, min=1)
+        # the search visits every PE split pk x pp <= pes (energy and EDP: all of them), so the array is bounded:
+        # 64 x 64 takes ~1 min for ResNet-18 under the energy objective (NAHAS's space stops at 8 x 8)
+        pes_x = spec.get("pe_array.pes_x", int, min=1, max=MAX_PES_PER_SIDE)
+        pes_y = spec.get("pe_array.pes_y", int, min=1, max=MAX_PES_PER_SIDE)
         lanes = spec.get("pe_array.compute_lanes", int, min=1)
         simd = spec.get("pe_array.simd_units", int, min=1)
         width = spec.get("pe_array.simd_width", int, min=1)
@@ -331,11 +341,17 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
         rf = rf_kb * 1024
         acc_pixels = 0
         if rf * rf_frac < simd * acc_bits / 8:
-            raise SpecError(f"spec {spec.name!r}: memory.register_file_kb={rf_kb:g} holds {rf * rf_frac:g} B of partial "
-                            f"sums, less than one {acc_bits}-bit sum per SIMD unit ({simd * acc_bits // 8} B); "
+            raise SpecError(f"spec {spec.name!r}: memory.register_file_kb={rf_kb:g} x memory.rf_psum_fraction={rf_frac:g} "
+                            f"holds {rf * rf_frac:g} B of partial "
+                            f"sums, less than one {acc_bits}-bit sum for each of pe_array.simd_units={simd} ({simd * acc_bits // 8} B); "
                             f"it must be >= {simd * acc_bits / 8 / rf_frac / 1024:g} KB")
         params = (("pes_x", pes_x), ("pes_y", pes_y), ("simd_units", simd), ("register_file_kb", rf_kb),
                   ("local_memory_mb", lm_mb), ("compute_lanes", lanes), ("io_bandwidth_gbps", bw))
+    peak = pes_x * pes_y * lanes * simd * width
+    if peak > MAX_MACS_PER_CYCLE:
+        raise SpecError(f"spec {spec.name!r}: {float(peak):.4g} MACs per cycle (PEs x compute_lanes x simd_units x simd_width"
+                        f"{', from budget.dsp / engine.dsp_per_mac' if kind == 'budget' else ''}) exceed "
+                        f"{MAX_MACS_PER_CYCLE:,} (2^40), beyond the kernels' integer counts")
     e = lambda f: spec.get(f"energy_pj.{f}", float, min=0.0) * 1e-12
     mapspace = spec.get("mapper.mapspace", str, choices=MAPSPACES, default="exhaustive")
     objective = check_objective(spec.get("mapper.objective", str, default="latency"))
@@ -402,7 +418,7 @@ def _smallest_need(vec, config) -> float:
 
 def best_mapping(layer, config: GenericConfig, objective: str | None = None) -> dict:
     """The mapping dict the mapper chooses for a MAC layer (see the module docstring for its format)."""
-    objective = check_objective(objective or config.default_objective)
+    objective = check_objective(config.default_objective if objective is None else objective)
     vec = layer_vector(layer)
     if vec is None:
         raise ValueError(f"layer {layer.name!r} ({layer.op}) has no MACs and no tiled mapping")

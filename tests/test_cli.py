@@ -152,10 +152,12 @@ def test_build_interrupted_then_resumed(capsys, tmp_path, monkeypatch):
         return real(*a)
 
     monkeypatch.setattr(builds, "_additive_chunk", dies_in_second_arch)
+    monkeypatch.setenv("ACCELMODEL_TRACEBACK", "1")  # let the simulated kill propagate instead of one stderr line
     with pytest.raises(RuntimeError, match="killed"):
         cli.main(argv)
     assert not out.exists()
     calls.clear()
+    monkeypatch.delenv("ACCELMODEL_TRACEBACK")
     monkeypatch.setattr(builds, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
     assert cli.main(argv) == 0
     assert len(calls) == 1  # the first arch's table came from the checkpoint

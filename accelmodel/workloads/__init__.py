@@ -27,18 +27,26 @@ def get(name: str, batch: int = 1, dataset: str | None = None) -> LayerGraph:
     if not isinstance(name, str) or not name:
         raise ValueError(f"network name must be a non-empty string, got {name!r}")
     if name.startswith("nb201:"):
-        return nasbench201(name[len("nb201:"):], dataset=dataset or "cifar10", batch=batch)
+        return nasbench201(name[len("nb201:"):], dataset="cifar10" if dataset is None else dataset, batch=batch)
     if name.startswith("fbnet:"):
         from .fbnet import parse_ops
 
-        return fbnet(parse_ops(name[len("fbnet:"):]), dataset=dataset or "cifar100", batch=batch)
+        return fbnet(parse_ops(name[len("fbnet:"):]), dataset="cifar100" if dataset is None else dataset, batch=batch)
     if name.startswith("darts:"):
-        return darts(name[len("darts:"):], dataset=dataset or "cifar10", batch=batch)
+        return darts(name[len("darts:"):], dataset="cifar10" if dataset is None else dataset, batch=batch)
     if name.endswith(".onnx") or os.path.exists(name):
         from .onnx import from_onnx
 
+        if dataset is not None:  # it would be ignored: the model fixes its input
+            raise ValueError(f"dataset={dataset!r} applies to nb201:/fbnet:/darts: networks only; the ONNX model {name!r} "
+                             "fixes its input (drop the dataset)")
         return from_onnx(name, batch=batch)
-    return classic(name, batch=batch)
+    graph = classic(name, batch=batch)
+    if dataset is not None and not (isinstance(dataset, str) and dataset.lower() == "imagenet"):
+        # the classic CNNs are ImageNet networks (224x224, 227 for AlexNet); another data set would be ignored
+        raise ValueError(f"dataset={dataset!r} applies to nb201:/fbnet:/darts: networks only; {name!r} is an ImageNet network "
+                         "with a fixed input size (drop the dataset)")
+    return graph
 
 
 __all__ = [

@@ -9,10 +9,12 @@ P/Q output height/width, R/S kernel height/width.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import networkx as nx
+import numpy as np
 
 #: Operators a layer may have, with what each means for costing.
 OPS = {
@@ -32,31 +34,71 @@ OPS = {
 
 Shape = tuple[int, int, int, int]
 
+#: Largest sizes a layer may have; a `Layer` outside them is refused with the bound in the message. The
+#: mappers' searches grow with these sizes (Eyeriss enumerates the divisors of every loop bound, the generic
+#: mapper tile sizes 1..D) and the Eyeriss kernel counts in int64, so unbounded sizes hang or overflow. Real
+#: networks stay well inside: ImageNet CNNs at batch <= 1024 with <= 4096 channels and <= 1024 pixels a side,
+#: VGG-16's widest FC input 25,088 features (100,352 at 448 px), the largest layer of this package's networks
+#: 1.85 G MACs per image. Worst searches measured at the bounds: tens of seconds (README, Input validation).
+MAX_BATCH = 1 << 16                 # 65,536 images
+MAX_CHANNELS = 1 << 17              # 131,072 channels (FC: features)
+MAX_SPATIAL = 1 << 14               # 16,384 pixels a side; kernel, stride and padding too
+MAX_ADD_INPUTS = 1 << 10            # tensors one add sums (or one concat joins)
+MAX_TENSOR_ELEMENTS = 1 << 48       # elements of one input or output tensor
+MAX_LAYER_MACS = 1 << 50            # ~1.1e15 MACs in one layer (2^13 below int64's limit for the kernels' counts)
+_DIM_NAMES = ("batch N", "channels C", "height H", "width W")
+_DIM_LIMITS = (MAX_BATCH, MAX_CHANNELS, MAX_SPATIAL, MAX_SPATIAL)
+
+
+def _int(value, what: str, owner: str) -> int:
+    """`value` as a Python int: ints and numpy integers pass, bools, floats and the rest are refused."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise ValueError(f"{owner}: {what} must be an int, got {value!r} ({type(value).__name__})")
+
 
 def _pair(value, field_name: str, layer_name: str) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"layer {layer_name!r}: {field_name} must be an int or a pair of ints, got {value!r}"
-        ) from None
-    return (a, b)
+    """An int or a pair of ints, each >= 0 and <= MAX_SPATIAL (callers check the lower bound they need)."""
+    owner = f"layer {layer_name!r}"
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        pair = (int(value), int(value))
+    else:
+        try:
+            a, b = value
+        except (TypeError, ValueError):
+            raise ValueError(f"{owner}: {field_name} must be an int or a pair of ints, got {value!r}") from None
+        if isinstance(value, (str, bytes)):
+            raise ValueError(f"{owner}: {field_name} must be an int or a pair of ints, got {value!r}")
+        pair = (_int(a, field_name, owner), _int(b, field_name, owner))
+    if any(v > MAX_SPATIAL for v in pair):
+        raise ValueError(f"{owner}: {field_name} {pair} exceeds {MAX_SPATIAL:,}, the largest size a side may have")
+    return pair
 
 
-def _check_shape(shape, field_name: str, layer_name: str) -> Shape:
+def _check_shape(shape, field_name: str, layer_name: str, owner: str | None = None) -> Shape:
+    """(N, C, H, W) as four Python ints, each >= 1 and within the MAX_* bounds."""
+    owner = owner or f"layer {layer_name!r}"
+    if isinstance(shape, (str, bytes)):
+        raise ValueError(f"{owner}: {field_name} must be (N, C, H, W), got {shape!r}")
     try:
-        shape = tuple(shape)
+        dims = tuple(shape)
     except TypeError:
-        raise ValueError(f"layer {layer_name!r}: {field_name} must be (N, C, H, W), got {shape!r}") from None
-    if len(shape) != 4 or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
-        raise ValueError(f"layer {layer_name!r}: {field_name} must be four ints (N, C, H, W), got {shape!r}")
-    if any(d <= 0 for d in shape):
-        raise ValueError(
-            f"layer {layer_name!r}: {field_name} has a non-positive size {shape!r}; every dimension must be >= 1"
-        )
-    return shape  # type: ignore[return-value]
+        raise ValueError(f"{owner}: {field_name} must be (N, C, H, W), got {shape!r}") from None
+    if len(dims) != 4 or not all(isinstance(d, (numbers.Integral, np.integer)) and not isinstance(d, (bool, np.bool_))
+                                 for d in dims):
+        raise ValueError(f"{owner}: {field_name} must be four ints (N, C, H, W), got {shape!r}")
+    dims = tuple(int(d) for d in dims)
+    if any(d <= 0 for d in dims):
+        raise ValueError(f"{owner}: {field_name} has a non-positive size {dims!r}; every dimension must be >= 1")
+    for d, what, limit in zip(dims, _DIM_NAMES, _DIM_LIMITS):
+        if d > limit:
+            raise ValueError(f"{owner}: {field_name} {dims}: {what}={d:,} exceeds {limit:,}, the largest the "
+                             "mappers' searches are bounded for")
+    elements = dims[0] * dims[1] * dims[2] * dims[3]
+    if elements > MAX_TENSOR_ELEMENTS:
+        raise ValueError(f"{owner}: {field_name} {dims} has {elements:,} elements; a tensor may have at most "
+                         f"{MAX_TENSOR_ELEMENTS:,} (2^48)")
+    return dims  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -85,8 +127,18 @@ class Layer:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"layer name must be a non-empty string, got {self.name!r}")
-        if self.op not in OPS:
+        if not isinstance(self.op, str) or self.op not in OPS:
             raise ValueError(f"layer {self.name!r}: op {self.op!r} is not one of {sorted(OPS)}")
+        tags = tuple(sorted(self.tags.items())) if isinstance(self.tags, dict) else self.tags
+        try:
+            tags = tuple((k, v) for k, v in tags)
+        except (TypeError, ValueError):
+            raise ValueError(f"layer {self.name!r}: tags must be (key, value) string pairs, got {self.tags!r}") from None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags):
+            raise ValueError(f"layer {self.name!r}: tags must be (key, value) string pairs, got {self.tags!r}")
+        object.__setattr__(self, "tags", tags)
+        if not dict(tags).get("num_inputs", "1").isdigit():
+            raise ValueError(f"layer {self.name!r}: tag num_inputs must be a count, got {dict(tags)['num_inputs']!r}")
         object.__setattr__(self, "in_shape", _check_shape(self.in_shape, "in_shape", self.name))
         object.__setattr__(self, "out_shape", _check_shape(self.out_shape, "out_shape", self.name))
         for fname in ("kernel", "stride", "padding", "dilation"):
@@ -103,8 +155,13 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: dilation {self.dilation} applies to conv2d only, not {self.op}")
         if self.stride != (1, 1) and self.op in ("identity", "add", "scale", "concat", "linear", "global_avgpool"):
             raise ValueError(f"layer {self.name!r}: {self.op} has no stride, got {self.stride}")
-        if not isinstance(self.groups, int) or self.groups <= 0:
+        groups = _int(self.groups, "groups", f"layer {self.name!r}")
+        if groups <= 0:
             raise ValueError(f"layer {self.name!r}: groups {self.groups!r} must be a positive int")
+        object.__setattr__(self, "groups", groups)
+        if not isinstance(self.bias, (bool, np.bool_)):
+            raise ValueError(f"layer {self.name!r}: bias must be True or False, got {self.bias!r}")
+        object.__setattr__(self, "bias", bool(self.bias))
         n, c, h, w = self.in_shape
         n2, k, p, q = self.out_shape
         if n != n2:
@@ -148,6 +205,11 @@ class Layer:
         elif self.op == "linear":
             if (h, w, p, q) != (1, 1, 1, 1):
                 raise ValueError(f"layer {self.name!r}: linear works on (N, C, 1, 1) tensors, got {self.in_shape} -> {self.out_shape}")
+        if self.op in ("add", "concat") and self.num_inputs > MAX_ADD_INPUTS:
+            raise ValueError(f"layer {self.name!r}: {self.op} of {self.num_inputs} inputs; allowed 2..{MAX_ADD_INPUTS:,}")
+        if self.macs > MAX_LAYER_MACS:
+            raise ValueError(f"layer {self.name!r}: {self.macs:,} MACs exceed {MAX_LAYER_MACS:,} (2^50), the most one "
+                             "layer may have (the mappers count in 64-bit integers)")
 
     # ---- Timeloop-style dimension names -------------------------------------------------------
     @property
@@ -268,6 +330,8 @@ class Layer:
 # ---- constructors that derive output shapes ----------------------------------------------------
 
 def _out_plane(h: int, w: int, kernel, stride, padding, name: str, dilation=(1, 1)) -> tuple[int, int]:
+    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride):
+        raise ValueError(f"layer {name!r}: kernel {kernel} and stride {stride} must be positive")
     ext = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
     p = (h + 2 * padding[0] - ext[0]) // stride[0] + 1
     q = (w + 2 * padding[1] - ext[1]) // stride[1] + 1
@@ -292,10 +356,9 @@ def conv2d(name: str, in_shape: Sequence[int], out_channels: int, kernel=1, stri
         raise ValueError(f"layer {name!r}: dilation {dilation} must be positive ints")
     padding = ((dilation[0] * (kernel[0] // 2), dilation[1] * (kernel[1] // 2)) if padding is None
                else _pair(padding, "padding", name))
-    if not isinstance(out_channels, int) or out_channels <= 0:
+    out_channels = _int(out_channels, "out_channels", f"layer {name!r}")
+    if out_channels <= 0:
         raise ValueError(f"layer {name!r}: out_channels must be a positive int, got {out_channels!r}")
-    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride):
-        raise ValueError(f"layer {name!r}: kernel {kernel} and stride {stride} must be positive")
     p, q = _out_plane(in_shape[2], in_shape[3], kernel, stride, padding, name, dilation)
     return Layer(name, "conv2d", in_shape, (in_shape[0], out_channels, p, q), kernel, stride, padding, groups,
                  bias, tuple(sorted((tags or {}).items())), dilation)
@@ -306,14 +369,15 @@ def linear(name: str, in_shape: Sequence[int], out_features: int, bias: bool = T
     in_shape = _check_shape(in_shape, "in_shape", name)
     n, c, h, w = in_shape
     flat = (n, c * h * w, 1, 1)
-    if not isinstance(out_features, int) or out_features <= 0:
+    out_features = _int(out_features, "out_features", f"layer {name!r}")
+    if out_features <= 0:
         raise ValueError(f"layer {name!r}: out_features must be a positive int, got {out_features!r}")
     return Layer(name, "linear", flat, (n, out_features, 1, 1), bias=bias, tags=tuple(sorted((tags or {}).items())))
 
 
 def pool(name: str, in_shape: Sequence[int], kind: str = "avg", kernel=3, stride=1, padding=None,
          tags: dict | None = None) -> Layer:
-    if kind not in ("avg", "max"):
+    if not isinstance(kind, str) or kind not in ("avg", "max"):
         raise ValueError(f"layer {name!r}: pool kind {kind!r} is not one of ['avg', 'max']")
     in_shape = _check_shape(in_shape, "in_shape", name)
     kernel = _pair(kernel, "kernel", name)
@@ -335,7 +399,7 @@ def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, t
                 stride=1) -> Layer:
     """An `add`, `identity` or `zero` layer on one tensor shape. A `zero` layer may take a `stride` (DARTS'
     strided `none` edge): its output is the plane subsampled by it, ceil(H / stride) x ceil(W / stride)."""
-    if op not in ("add", "identity", "zero"):
+    if not isinstance(op, str) or op not in ("add", "identity", "zero"):
         raise ValueError(f"layer {name!r}: elementwise op {op!r} is not one of ['add', 'identity', 'zero']")
     shape = _check_shape(shape, "shape", name)
     stride = _pair(stride, "stride", name)
@@ -345,8 +409,9 @@ def elementwise(name: str, op: str, shape: Sequence[int], num_inputs: int = 1, t
         raise ValueError(f"layer {name!r}: stride {stride} must be positive ints")
     t = dict(tags or {})
     if op == "add":
-        if num_inputs < 2:
-            raise ValueError(f"layer {name!r}: add needs >= 2 inputs, got {num_inputs}")
+        num_inputs = _int(num_inputs, "num_inputs", f"layer {name!r}")
+        if not 2 <= num_inputs <= MAX_ADD_INPUTS:
+            raise ValueError(f"layer {name!r}: add needs 2..{MAX_ADD_INPUTS:,} inputs, got {num_inputs}")
         t["num_inputs"] = str(num_inputs)
     n, c, h, w = shape
     out = (n, c, -(-h // stride[0]), -(-w // stride[1]))
@@ -396,7 +461,9 @@ class LayerGraph:
 
     def __init__(self, name: str, input_shape: Sequence[int], meta: dict | None = None):
         self.name = name
-        self.input_shape: Shape = _check_shape(input_shape, "input_shape", name)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"network name must be a non-empty string, got {name!r}")
+        self.input_shape: Shape = _check_shape(input_shape, "input_shape", name, owner=f"network {name!r}")
         self.meta = dict(meta or {})
         self.graph = nx.DiGraph(name=name)
         self._order: dict[str, int] = {}

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import csv
 import itertools
+import numbers
 import os
 import re
 from typing import Sequence
 
-from .graph import LayerGraph, conv2d, elementwise, global_avgpool, linear, pool
+import numpy as np
+
+from .graph import MAX_BATCH, LayerGraph, conv2d, elementwise, global_avgpool, linear, pool
 
 #: Cell operations in NAS-Bench-201's order.
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -62,11 +65,14 @@ def parse_arch(arch: str | Sequence[str]) -> tuple[str, ...]:
                     )
                 ops.append(name)
     else:
+        if isinstance(arch, bytes) or not isinstance(arch, Sequence):
+            raise ValueError(f"NAS-Bench-201 arch must be an arch string like {arch_string(('nor_conv_3x3',) * 6)!r} "
+                             f"or a sequence of {NUM_EDGES} op names, got {arch!r} ({type(arch).__name__})")
         ops = list(arch)
         if len(ops) != NUM_EDGES:
             raise ValueError(f"NAS-Bench-201 op list has {len(ops)} entries, expected {NUM_EDGES}: {ops!r}")
     for pos, op in enumerate(ops):
-        if op not in OPS:
+        if not isinstance(op, str) or op not in OPS:
             node, src = EDGES[pos]
             raise ValueError(
                 f"NAS-Bench-201 edge {pos} (node {node} <- node {src}): op {op!r} is not one of {list(OPS)}"
@@ -90,15 +96,18 @@ def nasbench201_arch_strings() -> list[str]:
 
 
 def _check_dataset(dataset: str) -> tuple[int, int]:
-    if dataset not in DATASETS:
+    if not isinstance(dataset, str) or dataset not in DATASETS:
         raise ValueError(f"NAS-Bench-201 dataset {dataset!r} is not one of {list(DATASETS)}")
     return DATASETS[dataset]
 
 
 def _check_batch(batch) -> int:
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch <= 0:
+    """`batch` as a Python int in 1..MAX_BATCH (numpy integers accepted, bools refused)."""
+    if not isinstance(batch, (numbers.Integral, np.integer)) or isinstance(batch, (bool, np.bool_)) or batch <= 0:
         raise ValueError(f"batch must be a positive int, got {batch!r}")
-    return batch
+    if batch > MAX_BATCH:
+        raise ValueError(f"batch {int(batch):,} exceeds {MAX_BATCH:,}, the largest the mappers' searches are bounded for")
+    return int(batch)
 
 
 def nasbench201(arch: str | Sequence[str], dataset: str = "cifar10", batch: int = 1) -> LayerGraph:

@@ -57,6 +57,8 @@ def from_onnx(path, batch: int = 1) -> LayerGraph:
         model, source = onnx.ModelProto(), "<ModelProto>"
         model.CopyFrom(path)  # the batch dimension gets fixed in place
     else:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"from_onnx takes a path or an onnx.ModelProto, got {path!r} ({type(path).__name__})")
         source = os.fspath(path)
         if not os.path.exists(source):
             raise FileNotFoundError(f"ONNX file {source!r} does not exist")
@@ -186,7 +188,7 @@ class _Importer:
                 continue
             try:
                 self._node(node, label, inputs)
-            except _Unsupported as exc:
+            except (_Unsupported, ValueError) as exc:  # ValueError: a layer constructor refused a size
                 problems.append(f"{node.op_type} node {label!r}: {exc}")
                 poisoned.update(node.output)
 
@@ -305,11 +307,25 @@ class _Importer:
                                    f"stride {stride}")
         return tuple(pads)
 
+    @staticmethod
+    def _ints(attrs, name: str, count: int, minimum: int, default=None) -> tuple:
+        """Attribute `name` as `count` ints >= `minimum` (`default` when absent; None: it is required)."""
+        if name not in attrs:
+            if default is None:
+                raise _Unsupported(f"attribute {name!r} is missing (it is required here)")
+            return tuple(default)
+        values = attrs[name]
+        if (not isinstance(values, (list, tuple)) or len(values) != count
+                or not all(isinstance(v, int) and v >= minimum for v in values)):
+            raise _Unsupported(f"attribute {name}={values!r} must be {count} ints >= {minimum}")
+        return tuple(values)
+
     def _window(self, attrs, in_hw, kernel, ceil_mode=False) -> tuple[tuple, tuple]:
         """(output plane, strides) of a conv or pool window from its ONNX attributes."""
-        if any(d != 1 for d in attrs.get("dilations", (1, 1))):
+        if any(d != 1 for d in self._ints(attrs, "dilations", 2, 1, (1, 1))):
             raise _Unsupported(f"dilations {list(attrs['dilations'])} are not supported")
-        stride = tuple(attrs.get("strides", (1, 1)))
+        stride = self._ints(attrs, "strides", 2, 1, (1, 1))
+        self._ints(attrs, "pads", 4, 0, (0, 0, 0, 0))
         auto_pad = attrs.get("auto_pad", b"NOTSET")
         auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
         if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -329,7 +345,7 @@ class _Importer:
         if len(w) != 4:
             raise _Unsupported(f"weight of shape {w} is not a 2-D convolution kernel (K, C/groups, R, S)")
         groups = int(attrs.get("group", 1))
-        kernel = tuple(attrs.get("kernel_shape", w[2:]))
+        kernel = self._ints(attrs, "kernel_shape", 2, 1, tuple(w[2:]))
         if w[1] * groups != shape[1]:
             raise _Unsupported(f"weight {w} with group={groups} does not match {shape[1]} input channels")
         out_hw, stride = self._window(attrs, shape[2:], kernel)
@@ -343,7 +359,7 @@ class _Importer:
 
     def _pool(self, op, label, attrs, tensor, out) -> None:
         shape = self._require_4d(tensor)
-        kernel = tuple(attrs["kernel_shape"])
+        kernel = self._ints(attrs, "kernel_shape", 2, 1)
         out_hw, stride = self._window(attrs, shape[2:], kernel, ceil_mode=bool(attrs.get("ceil_mode", 0)))
         padding = self._fit_padding(shape[2:], out_hw, kernel, stride, attrs)
         kind = "max" if op == "MaxPool" else "avg"
