@@ -36,7 +36,7 @@ A layer that still has no legal mapping (a filter taller than the array, or a si
 than the GLB: output columns are not tiled) raises `MappingError` naming the layer and the binding capacity.
 
 Public helpers: `evaluate_mapping(layer, config, mapping)` costs one given mapping (a dict of factors,
-see its docstring); `format_mapping` prints one.
+see its docstring); `best_mapping` returns the factors `map_layer` chooses; `format_mapping` prints one.
 """
 
 from __future__ import annotations
@@ -374,20 +374,37 @@ def format_mapping(shape: np.ndarray, mp: np.ndarray, cost: np.ndarray, config: 
             f"c3 {f['c3']} e3 {f['e3']} n3 {f['n3']} | {K.BOUND_NAMES[int(cost[K.CO_BOUND])]}-bound")
 
 
-def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
-    """The optimal RS mapping of `layer` for `objective` and its cost."""
+def _search(layer: Layer, config: EyerissConfig, objective: str):
+    """(shape, best mapping vector, its cost, mappings evaluated) of an array layer; MappingError naming the binding
+    capacity when it has no legal mapping."""
     check_objective(objective, OBJECTIVES)
     shape = layer_shape(layer, config)
-    if shape is None:
-        return _elementwise_cost(layer, config)
     mp, cost, evaluated, binding = K.search(shape, config.hw_select, OBJECTIVE_CODES[objective])
-    if config.hw_select is not config.hw and mp[K.MAP_M0] > 0:
-        K.mapping_cost(shape, mp, config.hw, cost)  # report with the spec's energies, not the ranking ones
     if mp[K.MAP_M0] == 0:
         what = K.ILLEGAL_NAMES.get(int(binding), "capacity")
         detail = _capacity_detail(what, config, shape)
         raise MappingError(f"layer {layer.name!r}: no legal RS mapping; binding capacity: {detail}")
+    if config.hw_select is not config.hw:
+        K.mapping_cost(shape, mp, config.hw, cost)  # report with the spec's energies, not the ranking ones
+    return shape, mp, cost, evaluated
+
+
+def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
+    """The optimal RS mapping of `layer` for `objective` and its cost."""
+    check_objective(objective, OBJECTIVES)
+    if layer_shape(layer, config) is None:
+        return _elementwise_cost(layer, config)
+    shape, mp, cost, evaluated = _search(layer, config, objective)
     return _layer_cost(layer, config, shape, mp, cost, evaluated)
+
+
+def best_mapping(layer: Layer, config: EyerissConfig, objective: str | None = None) -> dict:
+    """The RS factors (``m0`` ... ``g2``, see `evaluate_mapping`) `map_layer` chooses for `layer` (objective: the
+    spec's default); a layer that never touches the PE array has none and raises MappingError."""
+    if layer_shape(layer, config) is None:
+        raise MappingError(f"layer {layer.name!r} ({layer.op}) does not run on the PE array: it has no RS mapping")
+    _, mp, _, _ = _search(layer, config, objective or config.default_objective)
+    return dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
 
 
 def _capacity_detail(what: str, config: EyerissConfig, shape) -> str:
