@@ -233,10 +233,12 @@ def _add_dram(core, d_w, dram_act, hw):
 
 
 @njit(cache=True, inline="always")
-def _traffic(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
-    """Words each level moves under one mapping (the RS analysis; module docstring) and the words that cross the
-    chip's GLB-to-array networks: (macs, pes, compute cycles, dram ifmap, dram weights, dram ofmap, glb, noc, rf,
-    ifmap net, filter net, psum-in net, psum-out net)."""
+def _tile_terms(shape, hw, m0, m1, m2, m3, c0, c1, e1, e3, n3, g1):
+    """The words of a mapping that do not depend on its channel passes (c2, c3): (macs, pes, compute cycles, dram
+    ifmap, dram weights (= the filter net's words), GLB ifmap words, NoC ifmap + weight words, RF ifmap + weight words, ifmap net, serial filter
+    load cycles, |O|, psum NoC words per channel pass / |O|, and c0, c1, R, S for the psum spad count); the filter
+    net carries the dram weights' words. The search computes them once
+    for all the channel splits of a tile (`_pass_terms` adds those)."""
     N, G, M, C, E = shape[L_N], shape[L_G], shape[L_M], shape[L_C], shape[L_E]
     F, R, S, U, H, W = shape[L_F], shape[L_R], shape[L_S], shape[L_U], shape[L_H], shape[L_W]
     n_i = float(N * G * C * H * W)
@@ -245,35 +247,48 @@ def _traffic(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
     macs = float(N * G * M * C * E * F * R * S)
     pes = float(R * e1 * m1 * c1 * g1)
     # e1 e3 >= E rows: the PEs of the rows a partial last strip lacks idle through it
-    compute = macs / pes if e1 * e3 == E else macs * (e1 * e3) / E / pes
+    compute = float(N * G * M * C * e1 * e3 * F * R * S) / pes
     # Each output-row strip reads its own input rows (HW_STRIP_HALO): neighbouring strips of an R-row filter at
     # stride U share R - U rows, which travel once per strip; otherwise the input span travels once.
-    halo = (H + (e3 - 1.0) * (R - U)) / H if hw[HW_STRIP_HALO] != 0 else 1.0
-    # DRAM: ifmap once per m3 pass, weights once per output strip and image group, psum spills.
-    d_i = m3 * n_i * halo
+    rows_moved = H + (e3 - 1) * (R - U) if hw[HW_STRIP_HALO] != 0 else H
+    n_i_moved = float(N * G * C * rows_moved * W)
+    # DRAM: ifmap once per m3 pass, weights once per output strip and image group (psum spills: `_pass_terms`).
+    d_i = m3 * n_i_moved
     d_w = e3 * n3 * n_w
-    d_o = (2.0 * c3 - 1.0) * n_o
-    # GLB: ifmap written once per DRAM fetch and read once per m2 pass; psums read+written per c2 pass.
-    ifmap_net = m3 * m2 * n_i * halo
-    glb = d_i + ifmap_net + 2.0 * c3 * (c2 - 1.0) * n_o + n_o
-    # NoC: ifmap rows multicast to the R diagonals of each set copy, weights to e1 PEs, psums up the rows.
+    # GLB: ifmap written once per DRAM fetch and read once per m2 pass (the reads cross the ifmap net).
+    ifmap_net = m3 * m2 * n_i_moved
+    # NoC: ifmap rows multicast to the R diagonals of each set copy, weights to e1 PEs.
     a_i = m3 * m2 * m1 * R * (E / H) * n_i
-    noc = a_i + e3 * e1 * n3 * n_w + max(c3 * c2 * (c1 * R - 1.0), 1.0) * n_o
-    # RF: each MAC reads its ifmap and weight from the spads and reads+writes its psum; images interleaved in
-    # the spads (n0) share one weight read, images run one after another (HW_BATCH_SEQUENTIAL) read it each.
-    w_reads = e3 * e1 * n3 * F * n_w * (N / n3 if hw[HW_BATCH_SEQUENTIAL] != 0 else 1.0)
-    rf = a_i * m0 * S * (F / W) + w_reads + _psum_spad_accesses(macs, n_o, c3, c2, c1, c0, R, S, hw)
-    # GLB-to-array networks: every pass loads its filters into the spads (e3 n3 passes over all the weights), reads
-    # the psums of the passes before it and writes its own out.
-    passes_c = c3 * c2
-    return (macs, pes, compute, d_i, d_w, d_o, glb, noc, rf, ifmap_net, d_w, (passes_c - 1.0) * n_o, passes_c * n_o)
+    # RF: each MAC reads its ifmap and weight from the spads; images interleaved in the spads (n0) share one weight
+    # read, images run one after another (HW_BATCH_SEQUENTIAL) read it each.
+    w_reads = e3 * e1 * (N if hw[HW_BATCH_SEQUENTIAL] != 0 else n3) * F * n_w
+    # every pass loads its filters (e3 n3 passes over all the weights); serial loads hold the array meanwhile
+    filter_load = d_w / hw[HW_BW_FILTER_NET] if hw[HW_FILTER_LOAD_SERIAL] != 0 else 0.0
+    return (macs, pes, compute, d_i, d_w, d_i + ifmap_net, a_i + e3 * e1 * n3 * n_w, a_i * m0 * S * (F / W) + w_reads,
+            ifmap_net, filter_load, n_o, c1 * R - 1.0, c0, c1, R, S)
 
 
 @njit(cache=True, inline="always")
-def _core_cycles(compute, glb, noc, ifmap_net, filter_net, psum_in, psum_out, hw):
+def _pass_terms(tile, c2, c3, hw):
+    """`_tile_terms` plus the psum traffic of c2 GLB and c3 DRAM passes over the channels: (macs, pes, compute, dram
+    ifmap, dram weights, dram ofmap, glb, noc, rf, ifmap net, serial filter load cycles, psum-in net, psum-out net)."""
+    macs, pes, compute, d_i, d_w, glb_i, noc_iw, rf_iw, ifmap_net, filter_load, n_o, noc_o, c0, c1, R, S = tile
+    # DRAM: psum spills are written and read back; GLB: psums read+written per c2 pass; NoC: psums up the rows.
+    d_o = (2.0 * c3 - 1.0) * n_o
+    glb = glb_i + 2.0 * c3 * (c2 - 1.0) * n_o + n_o
+    noc = noc_iw + max(c3 * c2 * noc_o, 1.0) * n_o
+    rf = rf_iw + _psum_spad_accesses(macs, n_o, c3, c2, c1, c0, R, S, hw)
+    # the psum nets: every pass but the first reads its psums in, every pass writes its own out
+    passes_c = c3 * c2
+    return (macs, pes, compute, d_i, d_w, d_o, glb, noc, rf, ifmap_net, filter_load, (passes_c - 1.0) * n_o,
+            passes_c * n_o)
+
+
+@njit(cache=True, inline="always")
+def _core_cycles(compute, glb, noc, ifmap_net, filter_net, filter_load, psum_in, psum_out, hw):
     """The array's cycles before DRAM joins: the slowest of compute, the GLB and NoC totals and, where the spec
-    gives them (HW_BW_*_NET > 0), each GLB-to-array network; plus the filter loads of every pass when a pass
-    cannot start computing before its filters are in the spads (HW_FILTER_LOAD_SERIAL). Returns (cycles, bound
+    gives them (HW_BW_*_NET > 0), each GLB-to-array network; plus `filter_load`, the cycles of the filter loads when
+    a pass cannot start computing before its filters are in the spads (HW_FILTER_LOAD_SERIAL, else 0). Returns (cycles, bound
     code: 0 compute, 2 glb, 3 noc, 5 ifmap_net, 6 filter_net, 7 psum_net)."""
     cycles = compute
     bound = 0
@@ -283,18 +298,20 @@ def _core_cycles(compute, glb, noc, ifmap_net, filter_net, psum_in, psum_out, hw
     if noc / hw[HW_BW_NOC] > cycles:
         cycles = noc / hw[HW_BW_NOC]
         bound = 3
-    if hw[HW_BW_IFMAP_NET] > 0 and ifmap_net / hw[HW_BW_IFMAP_NET] > cycles:
-        cycles = ifmap_net / hw[HW_BW_IFMAP_NET]
+    # (a division only where a net wins: the comparisons multiply)
+    bw = hw[HW_BW_IFMAP_NET]
+    if bw > 0 and ifmap_net > cycles * bw:
+        cycles = ifmap_net / bw
         bound = 5
-    if hw[HW_BW_FILTER_NET] > 0 and hw[HW_FILTER_LOAD_SERIAL] == 0 and filter_net / hw[HW_BW_FILTER_NET] > cycles:
-        cycles = filter_net / hw[HW_BW_FILTER_NET]
+    bw = hw[HW_BW_FILTER_NET]
+    if bw > 0 and filter_load == 0 and filter_net > cycles * bw:
+        cycles = filter_net / bw
         bound = 6
-    if hw[HW_BW_PSUM_NET] > 0 and max(psum_in, psum_out) / hw[HW_BW_PSUM_NET] > cycles:
-        cycles = max(psum_in, psum_out) / hw[HW_BW_PSUM_NET]
+    bw = hw[HW_BW_PSUM_NET]
+    if bw > 0 and max(psum_in, psum_out) > cycles * bw:
+        cycles = max(psum_in, psum_out) / bw
         bound = 7
-    if hw[HW_FILTER_LOAD_SERIAL] != 0:
-        cycles += filter_net / hw[HW_BW_FILTER_NET]
-    return cycles, bound
+    return cycles + filter_load, bound
 
 
 @njit(cache=True)
@@ -306,14 +323,15 @@ def mapping_cost(shape, mp, hw, out):
     out[CO_LEGAL] = legal
     if legal != 1:
         return
-    macs, pes, compute, d_i, d_w, d_o, glb, noc, rf, ifmap_net, filter_net, psum_in, psum_out = _traffic(
-        shape, hw, mp[MAP_M0], mp[MAP_M1], mp[MAP_M2], mp[MAP_M3], mp[MAP_C0], mp[MAP_C1], mp[MAP_C2], mp[MAP_C3],
-        mp[MAP_E1], mp[MAP_E3], mp[MAP_N3], mp[MAP_G1])
+    tile = _tile_terms(shape, hw, mp[MAP_M0], mp[MAP_M1], mp[MAP_M2], mp[MAP_M3], mp[MAP_C0], mp[MAP_C1],
+                       mp[MAP_E1], mp[MAP_E3], mp[MAP_N3], mp[MAP_G1])
+    macs, pes, compute, d_i, d_w, d_o, glb, noc, rf, ifmap_net, filter_load, psum_in, psum_out = _pass_terms(
+        tile, mp[MAP_C2], mp[MAP_C3], hw)
     dram_act = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE]
     dram = dram_act + d_w
     # The slowest of compute and the on-chip transfers sets the pace; DRAM transfers overlap with it or add to it
     # as the spec says (an additive DRAM share turns bound code b into its "+dram" name, BOUND_PLUS_DRAM).
-    core, bound = _core_cycles(compute, glb, noc, ifmap_net, filter_net, psum_in, psum_out, hw)
+    core, bound = _core_cycles(compute, glb, noc, ifmap_net, d_w, filter_load, psum_in, psum_out, hw)
     cycles, dram_bound = _add_dram(core, d_w, dram_act, hw)
     if dram_bound:
         bound = 1 if hw[HW_DRAM_OVERLAP] == OVERLAP_ALL else BOUND_PLUS_DRAM[bound]
@@ -340,7 +358,7 @@ def mapping_cost(shape, mp, hw, out):
     out[CO_PASSES] = (mp[MAP_M2] * mp[MAP_M3] * mp[MAP_C2] * mp[MAP_C3] * mp[MAP_E3] * mp[MAP_N3]
                       * (shape[L_G] // mp[MAP_G1]))
     out[CO_NET_IFMAP] = ifmap_net
-    out[CO_NET_FILTER] = filter_net
+    out[CO_NET_FILTER] = d_w
     out[CO_NET_PSUM] = psum_in + psum_out
     out[CO_CORE] = core
 
@@ -379,12 +397,18 @@ def _better(objective, cycles, energy, best_cycles, best_energy, ext):
 
 @njit(cache=True, inline="always")
 def _cycles_energy(shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1):
-    """(cycles, energy) of a mapping the search already knows to be legal: `mapping_cost`'s arithmetic (the same
-    `_traffic`, `_core_cycles` and `_add_dram`) without the bookkeeping."""
-    macs, pes, compute, d_i, d_w, d_o, glb, noc, rf, ifmap_net, filter_net, psum_in, psum_out = _traffic(
-        shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3, n3, g1)
+    """(cycles, energy) of a mapping the search already knows to be legal: `mapping_cost`'s arithmetic without the
+    bookkeeping (tests compare the two)."""
+    return _pass_cycles_energy(_tile_terms(shape, hw, m0, m1, m2, m3, c0, c1, e1, e3, n3, g1), c2, c3, shape, hw)
+
+
+@njit(cache=True, inline="always")
+def _pass_cycles_energy(tile, c2, c3, shape, hw):
+    """(cycles, energy) from a tile's `_tile_terms` and its channel passes: the same `_pass_terms`, `_core_cycles`
+    and `_add_dram` as `mapping_cost`."""
+    macs, pes, compute, d_i, d_w, d_o, glb, noc, rf, ifmap_net, filter_load, psum_in, psum_out = _pass_terms(tile, c2, c3, hw)
     dram_act = (d_i + d_o) * hw[HW_DRAM_ACT_SCALE]
-    core, _ = _core_cycles(compute, glb, noc, ifmap_net, filter_net, psum_in, psum_out, hw)
+    core, _ = _core_cycles(compute, glb, noc, ifmap_net, d_w, filter_load, psum_in, psum_out, hw)
     cycles, _ = _add_dram(core, d_w, dram_act, hw)
     energy = (macs * hw[HW_E_MAC] * hw[HW_MAC_SCALE] * shape[L_DENSE] + rf * hw[HW_E_RF] * hw[HW_RF_SCALE]
               + noc * hw[HW_E_NOC] + glb * hw[HW_E_GLB] + (dram_act + d_w) * hw[HW_E_DRAM] + cycles * hw[HW_E_IDLE])
@@ -476,6 +500,7 @@ def _search(shape, hw, objective, ext):
                             binding = -1
                         break
                     in_rows = (e1 - 1) * U + R
+                    e3 = _strips(E, e1, hw)
                     for g1 in dG:
                         if g1 > 1 and hw[HW_SPATIAL_GROUPS] == 0:
                             break
@@ -510,14 +535,14 @@ def _search(shape, hw, objective, ext):
                                     if ifmap_words + n0 * g1 * m0 * m1 * m2 * e1 * F > hw[HW_GLB_WORDS]:
                                         break
                                     m3 = M // (m0 * m1 * m2)
+                                    tile = _tile_terms(shape, hw, m0, m1, m2, m3, c0, c1, e1, e3, N // n0, g1)
                                     for c2 in dC:
                                         if (C // (c0 * c1)) % c2 != 0:
                                             continue
                                         c3 = C // (c0 * c1 * c2)
                                         if c3 > 1 and hw[HW_PSUM_SPILLS] == 0:
                                             continue
-                                        cycles, energy = _cycles_energy(
-                                            shape, hw, m0, m1, m2, m3, c0, c1, c2, c3, e1, _strips(E, e1, hw), N // n0, g1)
+                                        cycles, energy = _pass_cycles_energy(tile, c2, c3, shape, hw)
                                         evaluated += 1
                                         if objective == _OBJ_EXTREMES:
                                             ext[0] = min(ext[0], cycles)
@@ -537,7 +562,7 @@ def _search(shape, hw, objective, ext):
                                             best[MAP_C2] = c2
                                             best[MAP_C3] = c3
                                             best[MAP_E1] = e1
-                                            best[MAP_E3] = _strips(E, e1, hw)
+                                            best[MAP_E3] = e3
                                             best[MAP_N0] = n0
                                             best[MAP_N3] = N // n0
                                             best[MAP_G1] = g1
