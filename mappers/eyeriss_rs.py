@@ -36,7 +36,7 @@ A layer that still has no legal mapping (a filter taller than the array, or a si
 than the GLB: output columns are not tiled) raises `MappingError` naming the layer and the binding capacity.
 
 Public helpers: `evaluate_mapping(layer, config, mapping)` costs one given mapping (a dict of factors,
-see its docstring); `format_mapping` prints one.
+see its docstring); `best_mapping` returns the factors `map_layer` chooses; `format_mapping` prints one.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ OBJECTIVES = tuple(OBJECTIVE_CODES)
 #: Energy levels reported (keys of LayerCost.energy_j): MACs, spads, array NoC, GLB, DRAM, clock/leakage.
 ENERGY_LEVELS = ("mac", "rf", "noc", "glb", "dram", "static")
 ACCESS_LEVELS = ("rf", "noc", "glb", "dram")
+#: options.filter_load: a pass's filters reach the spads while the previous pass computes (``overlapped``), or the
+#: pass waits for them (``serial``: the spads hold one pass's filters, JSSC's per-pass ramp-up).
+FILTER_LOADS = ("overlapped", "serial")
+#: mapping_space.batch_in_spads: the n0 images of a pass interleaved in the spads (each needs its ifmap and psum
+#: words there; DNN-Chip Predictor's space) or run one after another with the filters held (the chip's n, JSSC Table III).
+BATCH_IN_SPADS = ("interleaved", "sequential")
+#: mapping_space.row_strips: a set's e1 output rows divide the E rows (``divisors``) or any e1 with ceil(E / e1)
+#: strips, the last one partial (``any``: the chip strip-mines 55 rows into strips of 7, JSSC Table III).
+ROW_STRIPS = ("divisors", "any")
 
 
 class MappingError(ValueError):
@@ -105,6 +114,14 @@ class EyerissConfig:
     spatial_groups: bool
     psum_spad_count: str
     e_elementwise_pj: float
+    bw_ifmap_net: float
+    bw_filter_net: float
+    bw_psum_net: float
+    filter_load: str
+    strip_halo: bool
+    batch_in_spads: str
+    row_strips: str
+    ifmap_pass_words: int
     hw: np.ndarray = field(repr=False, compare=False, hash=False)
     #: `hw` with the unit energies the mapper ranks mappings by (`selection_energy_pj`; else `hw` itself)
     hw_select: np.ndarray = field(repr=False, compare=False, hash=False, default=None)
@@ -163,7 +180,20 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
         spatial_groups=g("mapping_space.spatial_groups", bool, default=True),
         psum_spad_count=g(f"{conv}.psum_spad_count", str, choices=K.PSUM_COUNT_NAMES, default="rs_analysis"),
         e_elementwise_pj=g("energy_pj.elementwise", float, min=0.0),
+        # the chip's GLB-to-array networks, each its own bus (0: not a separate bound; the totals above still apply)
+        bw_ifmap_net=g("bandwidth.ifmap_net_words_per_cycle", float, min=0.0, default=0.0),
+        bw_filter_net=g("bandwidth.filter_net_words_per_cycle", float, min=0.0, default=0.0),
+        bw_psum_net=g("bandwidth.psum_net_words_per_cycle", float, min=0.0, default=0.0),
+        filter_load=g("options.filter_load", str, choices=FILTER_LOADS, default="overlapped"),
+        strip_halo=g("options.strip_halo", bool, default=False),
+        batch_in_spads=g("mapping_space.batch_in_spads", str, choices=BATCH_IN_SPADS, default="interleaved"),
+        row_strips=g("mapping_space.row_strips", str, choices=ROW_STRIPS, default="divisors"),
+        # the most words one image's ifmap rows of a pass may take when it holds more than one channel (0: no limit)
+        ifmap_pass_words=g("glb.ifmap_pass_words", int, min=0, default=0),
     )
+    if cfg_fields["filter_load"] == "serial" and cfg_fields["bw_filter_net"] <= 0:
+        raise SpecError(f"spec {spec.name!r}: options.filter_load='serial' needs bandwidth.filter_net_words_per_cycle "
+                        f"> 0 (the filter bus the passes load their filters through), got {cfg_fields['bw_filter_net']}")
     # Zero gating (JSSC 2017 Sec. IV-B) skips the MAC and the spad reads of a zero ifmap value; run-length
     # compression shrinks activation traffic to and from DRAM (weights are not compressed on the chip).
     mac_scale = 1.0 - zero_fraction if zero_gating else 1.0
@@ -194,6 +224,14 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
     hw[K.HW_MIN_E1] = cfg_fields["min_set_rows"]
     hw[K.HW_SPATIAL_GROUPS] = 1.0 if cfg_fields["spatial_groups"] else 0.0
     hw[K.HW_PSUM_PER_MAC] = K.PSUM_COUNT_NAMES.index(cfg_fields["psum_spad_count"])
+    hw[K.HW_BW_IFMAP_NET] = cfg_fields["bw_ifmap_net"]
+    hw[K.HW_BW_FILTER_NET] = cfg_fields["bw_filter_net"]
+    hw[K.HW_BW_PSUM_NET] = cfg_fields["bw_psum_net"]
+    hw[K.HW_FILTER_LOAD_SERIAL] = 1.0 if cfg_fields["filter_load"] == "serial" else 0.0
+    hw[K.HW_STRIP_HALO] = 1.0 if cfg_fields["strip_halo"] else 0.0
+    hw[K.HW_BATCH_SEQUENTIAL] = 1.0 if cfg_fields["batch_in_spads"] == "sequential" else 0.0
+    hw[K.HW_ROW_STRIPS_ANY] = 1.0 if cfg_fields["row_strips"] == "any" else 0.0
+    hw[K.HW_IFMAP_PASS_WORDS] = cfg_fields["ifmap_pass_words"]
     hw_select = hw
     if spec.has("selection_energy_pj"):
         # the mapper ranks mappings by these unit energies; the reported energy uses energy_pj
@@ -320,8 +358,11 @@ def _layer_cost(layer: Layer, config: EyerissConfig, shape: np.ndarray, mp: np.n
     # = dense) or a pooling window run on the array keeps PEs busy without doing the layer's MACs.
     util = layer.macs / (cycles * config.pes) if cycles > 0 else 0.0
     bound = K.BOUND_NAMES[int(cost[K.CO_BOUND])]
+    # processing: the cycles with every DRAM transfer hidden (JSSC Tables V/VI's "processing latency"); passes: the
+    # processing passes (one filter load of the array each)
     extra = {"bound": bound, "pes_used": int(cost[K.CO_PES_USED]), "glb_words_used": int(cost[K.CO_GLB_USED]),
-             "mappings_evaluated": int(evaluated)}
+             "mappings_evaluated": int(evaluated), "processing_cycles": float(cost[K.CO_CORE]),
+             "passes": int(cost[K.CO_PASSES])}
     return LayerCost(macs=layer.macs, cycles=cycles, latency_s=cycles / config.clock_hz, energy_j=energy,
                      accesses=accesses, utilization=util, mapping=format_mapping(shape, mp, cost, config),
                      extra=extra)
@@ -347,19 +388,36 @@ def format_mapping(shape: np.ndarray, mp: np.ndarray, cost: np.ndarray, config: 
             f"c3 {f['c3']} e3 {f['e3']} n3 {f['n3']} | {K.BOUND_NAMES[int(cost[K.CO_BOUND])]}-bound")
 
 
+def _search(layer: Layer, config: EyerissConfig, objective: str):
+    """(shape, best mapping vector, its cost, mappings evaluated) of an array layer; MappingError naming the binding
+    capacity when it has no legal mapping."""
+    check_objective(objective, OBJECTIVES)
+    shape = layer_shape(layer, config)
+    _check_counts(layer, shape)
+    mp, cost, evaluated, binding = K.search(shape, config.hw_select, OBJECTIVE_CODES[objective])
+    if mp[K.MAP_M0] == 0:
+        raise MappingError(f"layer {layer.name!r}: no legal RS mapping; {_why_unmappable(config, shape, int(binding))}")
+    if config.hw_select is not config.hw:
+        K.mapping_cost(shape, mp, config.hw, cost)  # report with the spec's energies, not the ranking ones
+    return shape, mp, cost, evaluated
+
+
 def map_layer(layer: Layer, config: EyerissConfig, objective: str) -> LayerCost:
     """The optimal RS mapping of `layer` for `objective` and its cost."""
     check_objective(objective, OBJECTIVES)
-    shape = layer_shape(layer, config)
-    if shape is None:
+    if layer_shape(layer, config) is None:
         return _elementwise_cost(layer, config)
-    _check_counts(layer, shape)
-    mp, cost, evaluated, binding = K.search(shape, config.hw_select, OBJECTIVE_CODES[objective])
-    if config.hw_select is not config.hw and mp[K.MAP_M0] > 0:
-        K.mapping_cost(shape, mp, config.hw, cost)  # report with the spec's energies, not the ranking ones
-    if mp[K.MAP_M0] == 0:
-        raise MappingError(f"layer {layer.name!r}: no legal RS mapping; {_why_unmappable(config, shape, int(binding))}")
+    shape, mp, cost, evaluated = _search(layer, config, objective)
     return _layer_cost(layer, config, shape, mp, cost, evaluated)
+
+
+def best_mapping(layer: Layer, config: EyerissConfig, objective: str | None = None) -> dict:
+    """The RS factors (``m0`` ... ``g2``, see `evaluate_mapping`) `map_layer` chooses for `layer` (objective: the
+    spec's default); a layer that never touches the PE array has none and raises MappingError."""
+    if layer_shape(layer, config) is None:
+        raise MappingError(f"layer {layer.name!r} ({layer.op}) does not run on the PE array: it has no RS mapping")
+    _, mp, _, _ = _search(layer, config, objective or config.default_objective)
+    return dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
 
 
 def _smallest_mapping(shape, min_e1: int) -> np.ndarray:
@@ -402,6 +460,8 @@ def _capacity_detail(what: str, config: EyerissConfig, shape) -> str:
              "filter_spad": f"filter spad {config.spad_filter} words (filter width S={int(shape[K.L_S])})",
              "psum_spad": f"psum spad {config.spad_psum} words",
              "glb": f"global buffer {config.glb_words} words (one input row strip and its psums do not fit)",
+             "ifmap_pass": f"glb.ifmap_pass_words={config.ifmap_pass_words}: one image's ifmap rows of a pass over "
+                           "more than one channel must fit it",
              "mapping_space": f"the spec's mapping space (mapping_space.psum_spills={config.psum_spills}: c3 must "
                               f"be 1 when false; mapping_space.min_set_rows={config.min_set_rows}: e1 must reach it "
                               f"unless the layer has fewer output rows; mapping_space.spatial_groups="
@@ -445,6 +505,9 @@ def evaluate_mapping(layer: Layer, config: EyerissConfig, mapping: dict) -> Laye
             if name[0] == d and name != o:
                 inner *= int(mp[i])
         if o not in mapping:
+            if d == "e" and config.row_strips == "any":
+                mp[K.MAP_E3] = -(-total // inner)  # ceil: a partial last strip
+                continue
             if total % inner:
                 raise MappingError(f"layer {layer.name!r}: factors of {d} multiply to {inner}, which does not "
                                    f"divide {d.upper()}={total}")

@@ -161,7 +161,11 @@ def brute_force(shape, hw, objective):
     cost = np.zeros(K.NCOST)
     mp = np.ones(K.NMAP, np.int64)
     legal = []
-    for m, c, e, n, g in itertools.product(splits(M, 4), splits(C, 4), splits(E, 2), splits(N, 2), splits(G, 2)):
+    if hw[K.HW_ROW_STRIPS_ANY]:  # any strip width, ceil(E / e1) strips with a partial last one
+        rows = [(e1, -(-E // e1)) for e1 in range(1, E + 1)]
+    else:
+        rows = list(splits(E, 2))
+    for m, c, e, n, g in itertools.product(splits(M, 4), splits(C, 4), rows, splits(N, 2), splits(G, 2)):
         mp[:] = (*m, *c, *e, *n, *g)
         K.mapping_cost(shape, mp, hw, cost)
         if cost[K.CO_LEGAL] == 1:
@@ -220,9 +224,10 @@ def test_invariants_of_the_chosen_mapping(layer, spec, objective):
     assert K.check_mapping(shape, mp, cfg.hw) == 1
     f = dict(zip(K.MAP_NAMES, (int(v) for v in mp)))
     assert shape[K.L_R] * f["e1"] * f["m1"] * f["c1"] * f["g1"] <= cfg.pes
-    assert f["n0"] * f["c0"] * shape[K.L_S] <= cfg.spad_ifmap
+    spad_images = 1 if cfg.batch_in_spads == "sequential" else f["n0"]  # images interleaved in the spads
+    assert spad_images * f["c0"] * shape[K.L_S] <= cfg.spad_ifmap
     assert f["m0"] * f["c0"] * shape[K.L_S] <= cfg.spad_filter
-    assert f["m0"] * f["n0"] <= cfg.spad_psum
+    assert f["m0"] * spad_images <= cfg.spad_psum
     assert K.glb_words(shape, mp) <= cfg.glb_words
     fast = K._cycles_energy(shape, cfg.hw, *(f[k] for k in ("m0", "m1", "m2", "m3", "c0", "c1", "c2", "c3", "e1",
                                                            "e3", "n3", "g1")))
@@ -278,13 +283,17 @@ def test_evaluate_mapping_rejects_illegal_and_unknown_factors():
     cfg = config_of("eyeriss")
     layer = conv2d("c", (1, 16, 16, 16), 32, 3, 1, 1)
     with pytest.raises(rs.MappingError, match="filter spad"):
-        rs.evaluate_mapping(layer, cfg, {"m0": 32, "c0": 4})
+        rs.evaluate_mapping(layer, cfg, {"m0": 32, "c0": 4, "e1": 8})  # the chip's sets are >= 7 rows wide
     with pytest.raises(rs.MappingError, match="PE array"):
         rs.evaluate_mapping(layer, cfg, {"e1": 16, "m1": 8})
     with pytest.raises(rs.MappingError, match="unknown mapping factor"):
         rs.evaluate_mapping(layer, cfg, {"q0": 2})
     with pytest.raises(rs.MappingError, match="does not divide"):
-        rs.evaluate_mapping(layer, cfg, {"m0": 3})
+        rs.evaluate_mapping(layer, cfg, {"m0": 3, "e1": 8})
+    with pytest.raises(rs.MappingError, match="min_set_rows=7"):
+        rs.evaluate_mapping(layer, cfg, {"e1": 4})
+    with pytest.raises(rs.MappingError, match="ifmap_pass_words=2048"):
+        rs.evaluate_mapping(conv2d("w", (1, 16, 64, 64), 16, 3, 1, 1), cfg, {"e1": 14, "c0": 2})  # 2 x 16 x 66 > 2048
     # unbounded bandwidths: the cycles are the compute cycles, MACs / PEs in use
     ok = rs.evaluate_mapping(layer, config_of(DCP), {"m0": 4, "e1": 16, "m1": 2, "c1": 1, "c2": 16})
     assert ok.extra["pes_used"] == 3 * 16 * 2
@@ -408,8 +417,10 @@ def test_dram_overlap_modes():
     assert costs["all"].cycles == pytest.approx(max(core, (weights + fmaps) / bw), rel=1e-12)
     assert costs["weights"].cycles == pytest.approx(max(core, weights / bw) + fmaps / bw, rel=1e-12)
     assert costs["all"].cycles <= costs["weights"].cycles <= costs["none"].cycles
-    for mode in K.OVERLAP_NAMES:  # energy does not depend on when the words move
-        assert costs[mode].energy_total_j == pytest.approx(costs["none"].energy_total_j, rel=1e-12)
+    dynamic = {mode: c.energy_total_j - c.energy_j["static"] for mode, c in costs.items()}
+    for mode in K.OVERLAP_NAMES:  # access energy does not depend on when the words move; the clock's goes with time
+        assert dynamic[mode] == pytest.approx(dynamic["none"], rel=1e-12)
+        assert costs[mode].energy_j["static"] == pytest.approx(costs[mode].cycles * cfg.static_pj_per_cycle * 1e-12)
     with pytest.raises(SpecError, match="dram_overlap"):
         config_of("eyeriss", {"options.dram_overlap": True})
 
@@ -500,3 +511,124 @@ def test_psum_spad_count_conventions():
     assert b.accesses["rf"] - a.accesses["rf"] == pytest.approx(2 * layer.macs - rs_psums)
     assert {k: v for k, v in a.accesses.items() if k != "rf"} == {k: v for k, v in b.accesses.items() if k != "rf"}
     assert config_of("eyeriss-hwnasbench").psum_spad_count == "per_mac" and config_of(DCP).psum_spad_count == "rs_analysis"
+
+
+# ---- the chip's per-pass costs: GLB-to-array networks, filter loads, strips (issue 15) ---------------------------
+
+#: the `eyeriss` chip spec's timing mechanisms switched off (its mapping space kept)
+CHIP_TIMING_OFF = {"bandwidth.ifmap_net_words_per_cycle": 0.0, "bandwidth.filter_net_words_per_cycle": 0.0,
+                   "bandwidth.psum_net_words_per_cycle": 0.0, "options.filter_load": "overlapped",
+                   "options.strip_halo": False}
+
+
+def test_psum_network_known_answer():
+    """VGG-16 CONV1-2 (N=3) in the chip's mapping class: one 3 x 13 set, 16 filters per PE, one channel per pass
+    (64 passes over the channels), 18 strips of 13 rows (the last one 3 rows), 4 ifmap fetches. The psum GON moves
+    every psum out once per channel pass, 64 x |O| words at 64 bits = 4 words per cycle, and every pass first loads its
+    filters: 18 strips x 3 images x 36,864 words at 4 words per cycle."""
+    cfg = config_of("eyeriss")
+    layer = conv2d("conv1_2", (3, 64, 224, 224), 64, 3, 1, 1)
+    cost = rs.evaluate_mapping(layer, cfg, {"m0": 16, "m3": 4, "c2": 64, "e1": 13, "n3": 3})
+    ofmap = 3 * 64 * 224 * 224
+    filters = 18 * 3 * 64 * 64 * 9
+    assert cost.extra["processing_cycles"] == pytest.approx(64 * ofmap / 4 + filters / 4, rel=1e-12)
+    assert cost.extra["bound"] == "psum_net+dram" and cost.extra["passes"] == 4 * 64 * 18 * 3
+    assert cost.extra["pes_used"] == 39
+    # DRAM: 4 ifmap fetches of 224 + 17 x 2 rows (each strip reads its own 15, neighbours share 2), the ofmap once
+    # (both run-length compressed 1.5x) and the filters once per strip and image
+    ifmap = 4 * 3 * 64 * (224 + 17 * 2) * 224
+    assert cost.accesses["dram"] == pytest.approx((ifmap + ofmap) / 1.5 + filters, rel=1e-12)
+    # the GLB: ifmap written per fetch and read per pass over it (m2 = 1), psums read back by 63 passes, written by 64
+    assert cost.accesses["glb"] == pytest.approx(2 * ifmap + 2 * 63 * ofmap + ofmap, rel=1e-12)
+
+
+def test_partial_strips_and_filter_loads_known_answer():
+    """AlexNet CONV1 (N=4) on JSSC Table III's mapping: two 11 x 7 sets side by side, p = 16, m = 96 (3 GLB passes of
+    32 filters), one image per pass. 55 output rows in 8 strips of 7: the PEs of the 56th row idle in the last strip,
+    and each of the 8 x 4 passes over all filters loads them first (34,848 words at 4 words per cycle)."""
+    cfg = config_of("eyeriss")
+    layer = conv2d("conv1", (4, 3, 227, 227), 96, 11, 4, 0)
+    cost = rs.evaluate_mapping(layer, cfg, {"m0": 16, "m1": 2, "m2": 3, "c2": 3, "e1": 7, "n3": 4})
+    assert cost.extra["pes_used"] == 154 and "e3 8" in cost.mapping
+    compute = layer.macs * 56 / 55 / 154
+    assert cost.extra["processing_cycles"] == pytest.approx(compute + 8 * 4 * 34848 / 4, rel=1e-12)
+    assert cost.extra["bound"] == "compute+dram"
+
+
+def test_ifmap_network_known_answer():
+    """A 1 x 1 conv whose 64 filters take 64 GLB passes over the same ifmap (m2 = 64, one filter per pass): the 16-bit
+    ifmap GIN carries the 4 x 16 x 16 ifmap 64 times, one word per cycle, where the 32 PEs compute in 2,048 cycles."""
+    cfg = config_of("eyeriss")
+    layer = conv2d("pw", (1, 4, 16, 16), 64, 1, 1, 0)
+    cost = rs.evaluate_mapping(layer, cfg, {"m2": 64, "e1": 8, "c1": 4})
+    assert cost.extra["pes_used"] == 32
+    assert cost.extra["processing_cycles"] == pytest.approx(64 * 4 * 256 + 2 * 64 * 4 / 4, rel=1e-12)
+    assert cost.extra["bound"] == "ifmap_net+dram"
+
+
+def test_images_run_one_after_another_in_the_spads():
+    """JSSC Table III runs p = 16 filters per PE with n = 4 images on a 24-word psum spad: the images of a pass go
+    through the PE one after another (mapping_space.batch_in_spads: sequential). Interleaved, neither the 4 images' 4 x 3
+    ifmap words (12-word spad) nor their 16 x 4 psums would fit."""
+    layer = conv2d("conv3", (4, 256, 15, 15), 384, 3, 1, 0)
+    mapping = {"m0": 16, "m1": 2, "m2": 2, "c0": 4, "c1": 2, "c2": 32, "e1": 13, "n0": 4}
+    assert rs.evaluate_mapping(layer, config_of("eyeriss"), mapping).extra["pes_used"] == 156
+    interleaved = config_of("eyeriss", {"mapping_space.batch_in_spads": "interleaved"})
+    with pytest.raises(rs.MappingError, match="ifmap spad"):
+        rs.evaluate_mapping(layer, interleaved, mapping)
+    with pytest.raises(rs.MappingError, match="psum spad"):
+        rs.evaluate_mapping(layer, interleaved, {**mapping, "c0": 1, "c2": 128})
+
+
+def test_chip_option_fields_are_checked():
+    with pytest.raises(SpecError, match="filter_net_words_per_cycle"):
+        config_of("eyeriss", {"bandwidth.filter_net_words_per_cycle": 0.0})  # serial filter loads need the bus
+    with pytest.raises(SpecError, match="batch_in_spads"):
+        config_of("eyeriss", {"mapping_space.batch_in_spads": "parallel"})
+    with pytest.raises(SpecError, match="row_strips"):
+        config_of("eyeriss", {"mapping_space.row_strips": "some"})
+    with pytest.raises(SpecError, match="ifmap_pass_words"):
+        config_of("eyeriss", {"glb.ifmap_pass_words": -1})
+    with pytest.raises(SpecError, match="psum_net_words_per_cycle"):
+        config_of("eyeriss", {"bandwidth.psum_net_words_per_cycle": "wide"})
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=conv_layers())
+def test_per_pass_costs_only_add_time(layer):
+    """On any mapping the chip's search picks, the networks, the serial filter loads and the strip halos never make
+    it faster than without them, each alone or all together (halos where strips overlap, R >= U: with a stride beyond
+    the filter a strip skips the rows between windows, which the span without halos moves); its processing cycles
+    lie between MACs / PEs in use and its total, and the total stays at or above MACs / peak."""
+    chip = config_of("eyeriss")
+    cost = rs.map_layer(layer, chip, "energy")
+    f = mapping_of(cost, layer, chip)
+    mapping = dict(zip(K.MAP_NAMES, (int(v) for v in f)))
+    assert cost.latency_s >= layer.macs / (chip.pes * chip.clock_hz) * (1 - 1e-12)
+    assert layer.macs / cost.extra["pes_used"] * (1 - 1e-12) <= cost.extra["processing_cycles"] <= cost.cycles * (1 + 1e-12)
+    timing_off = dict(CHIP_TIMING_OFF)
+    if layer.R < layer.stride[0]:
+        del timing_off["options.strip_halo"]
+    off = rs.evaluate_mapping(layer, config_of("eyeriss", timing_off), mapping)
+    assert cost.cycles >= off.cycles * (1 - 1e-12)
+    for key, value in timing_off.items():
+        if key == "bandwidth.filter_net_words_per_cycle":
+            continue  # serial filter loads need the filter bus (checked with options.filter_load)
+        one_off = rs.evaluate_mapping(layer, config_of("eyeriss", {key: value}), mapping)
+        assert cost.cycles >= one_off.cycles * (1 - 1e-12), key
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=conv_layers(), net=st.sampled_from(["ifmap", "filter", "psum"]), objective=st.sampled_from(OBJECTIVES))
+def test_wider_networks_never_slow_the_chip(layer, net, objective):
+    """Doubling a GLB-to-array network's width never raises a mapping's cycles, nor the latency-optimal layer's;
+    the energy, EDP and latency optima stay no worse in their own metric."""
+    base = config_of("eyeriss")
+    key = f"bandwidth.{net}_net_words_per_cycle"
+    wide = config_of("eyeriss", {key: 2 * load_spec("eyeriss").get(key)})
+    a, b = rs.map_layer(layer, base, objective), rs.map_layer(layer, wide, objective)
+    score = {"latency": lambda c: c.cycles, "energy": lambda c: c.energy_total_j,
+             "edp": lambda c: c.cycles * c.energy_total_j}[objective]
+    assert score(b) <= score(a) * (1 + 1e-9)
+    mapping = dict(zip(K.MAP_NAMES, (int(v) for v in mapping_of(a, layer, base))))
+    assert rs.evaluate_mapping(layer, wide, mapping).cycles <= a.cycles * (1 + 1e-12)

@@ -6,7 +6,8 @@
 ``validation/`` folder of the checkout) and returns the report's path. Sections:
 
 1. HW-NAS-Bench: our Eyeriss and FPGA models against the published NAS-Bench-201 and FBNet metrics.
-2. Boards: every entry of ``board_measurements.yaml`` against the matching model.
+2. Boards: every entry of ``board_measurements.yaml`` against the matching model; 2.1 the Eyeriss chip layer by
+   layer (VGG-16 against JSSC Table VI, AlexNet's mapping against Table III).
 3. AccelForge cross-check, from the stored CSVs (``validation/data``); ours is computed live. With
    ``full=True`` AccelForge re-evaluates every fixed mapping live as well (seconds; needs accelforge).
 4. Spec energies against CACTI.
@@ -260,6 +261,67 @@ def board_section() -> tuple[list[str], pd.DataFrame | None]:
                              "rel_error": "rel. error", "status": "status", "note": "note"},
                      {"rel_error": _pct, "published": lambda v: f"{v:.4g}", "model": lambda v: f"{v:.4g}"}), ""]
     return lines, frame
+
+
+def chip_section() -> tuple[list[str], dict]:
+    """The Eyeriss chip layer by layer: VGG-16 against JSSC Table VI, AlexNet's mapping against Table III."""
+    lines = ["## 2.1 The Eyeriss chip layer by layer (`eyeriss`)", ""]
+    headline: dict = {}
+    try:
+        vgg = board_compare.vgg16_layers_vs_chip()
+    except (FileNotFoundError, ValueError) as exc:
+        lines += [f"**VGG-16 per-layer comparison not available**: {exc}", ""]
+    else:
+        fps, chip_fps = 3e3 / vgg["latency_ms"].sum(), 3e3 / vgg["chip_latency_ms"].sum()
+        worst = vgg["rel_latency_ms"].abs().max()
+        headline.update(vgg_fps=fps, vgg_chip_fps=chip_fps, vgg_worst=worst,
+                        vgg_worst_processing=vgg["rel_processing_ms"].abs().max())
+        lines += [
+            "VGG-16 CONV layers at N = 3 (`eyeriss_jssc2017_vgg16_layers.csv`, JSSC Table VI; 200 MHz core, 60 MHz link). "
+            "*Total* latency includes the DRAM transfers the chip does not overlap (ifmap loads, ofmap dumps); "
+            "*processing* hides every DRAM transfer (the table's processing latency). Relative error = model / chip - 1. "
+            f"Frame rate: model {fps:.3f} fps, chip {chip_fps:.3f} ({_pct(fps / chip_fps - 1)}); worst layer: total "
+            f"{100 * worst:.1f} %, processing {100 * headline['vgg_worst_processing']:.1f} %. The *bound* column names "
+            "what sets each layer's pace: the psum networks (64 bits each way) on the 224- to 28-column layers, where "
+            "a pass accumulates 1-2 channels (the ifmap rows of one image over more channels would not fit one 4 KB GLB "
+            "bank) and moves every psum in and out once per channel pass; power, GLB and DRAM traffic are not fitted "
+            "per layer (two chip-wide energy parameters are fitted on the two network powers; see the spec).", "",
+            _table(vgg, {"layer": "layer", "latency_ms": "total ms", "chip_latency_ms": "chip total ms",
+                         "rel_latency_ms": "total", "processing_ms": "processing ms",
+                         "chip_processing_ms": "chip processing ms", "rel_processing_ms": "processing",
+                         "rel_power_mw": "power", "rel_glb_mb": "GLB MB", "rel_dram_mb": "DRAM MB", "pes": "PEs",
+                         "chip_pes": "chip PEs", "bound": "bound"},
+                   {"latency_ms": lambda v: f"{v:.1f}", "chip_latency_ms": lambda v: f"{v:.1f}",
+                    "processing_ms": lambda v: f"{v:.1f}", "chip_processing_ms": lambda v: f"{v:.1f}",
+                    "pes": lambda v: f"{v:.0f}", "chip_pes": lambda v: f"{v:.0f}",
+                    **{c: _pct for c in ("rel_latency_ms", "rel_processing_ms", "rel_power_mw", "rel_glb_mb",
+                                         "rel_dram_mb")}}), ""]
+    try:
+        alex = board_compare.alexnet_mapping_vs_table3()
+    except (FileNotFoundError, ValueError) as exc:
+        lines += [f"**AlexNet mapping comparison not available**: {exc}", ""]
+    else:
+        headline["alexnet_p_match"] = int((alex["p"] == alex["chip_p"]).sum())
+        headline["alexnet_m_match"] = int((alex["m"] == alex["chip_m"]).sum())
+        lines += [
+            "AlexNet CONV layers at N = 4: the mapping the model picks (energy objective) in JSSC Table III's notation "
+            "(`eyeriss_jssc2017_alexnet_mapping.csv`): PE set R x e, p filters and q channels per PE, r channel and "
+            "t filter copies of the set, n images per pass, m filters whose psums the GLB holds, the GLB split (KB), "
+            "and the model's total / processing latency (ms). The reference folder holds no per-layer AlexNet "
+            "measurements (JSSC Table V); the test suite checks the model's layers against Table V's published "
+            f"latencies. p agrees on {headline['alexnet_p_match']}/5 layers, m on {headline['alexnet_m_match']}/5.", "",
+            _table(alex, {"layer": "layer", "set": "set", "chip_set": "chip set", "p": "p", "chip_p": "chip p",
+                          "q": "q", "chip_q": "chip q", "r": "r", "chip_r": "chip r", "t": "t", "chip_t": "chip t",
+                          "n": "n", "chip_n": "chip n", "m": "m", "chip_m": "chip m", "pes": "PEs",
+                          "chip_pes": "chip PEs", "glb_ifmap_kb": "GLB ifmap", "chip_glb_ifmap_kb": "chip",
+                          "glb_psum_kb": "GLB psum", "chip_glb_psum_kb": "chip", "latency_ms": "total ms",
+                          "processing_ms": "processing ms"},
+                   {"glb_ifmap_kb": lambda v: f"{v:.1f}", "glb_psum_kb": lambda v: f"{v:.1f}",
+                    "chip_glb_ifmap_kb": lambda v: f"{v:.1f}", "chip_glb_psum_kb": lambda v: f"{v:.1f}",
+                    "latency_ms": lambda v: f"{v:.1f}", "processing_ms": lambda v: f"{v:.1f}"}), "",
+            "CONV2's 5 x 27 set is folded on the chip into 5 x 14 + 5 x 13 side by side; the model runs two 5 x 14 "
+            "strips as two filter copies (t = 2) instead, on 140 PEs.", ""]
+    return lines, headline
 
 
 def crosscheck_section(fig_dir: Path, rel: str, full: bool) -> tuple[list[str], dict]:
@@ -520,6 +582,7 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
     rel = "figures"
     hw_lines, hw_head = hwnasbench_section(fig_dir, rel, hwnasbench)
     board_lines, board = board_section()
+    chip_lines, chip_head = chip_section()
     cc_lines, cc_head = crosscheck_section(fig_dir, rel, full)
     e2e_lines, e2e_head = e2e_perf_section()
 
@@ -539,6 +602,12 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
         if len(na):
             summary.append(f"- Board rows whose model is not installed yet: {len(na)} "
                            f"({', '.join(sorted(set(na['spec'])))}).")
+    if "vgg_fps" in chip_head:
+        h = chip_head
+        summary.append(f"- eyeriss_chip, VGG-16 CONV frames/s (N=3, JSSC Table VI): published {h['vgg_chip_fps']:.3g}, "
+                       f"model {h['vgg_fps']:.3g} ({_pct(h['vgg_fps'] / h['vgg_chip_fps'] - 1)}); every layer's total "
+                       f"latency within {100 * h['vgg_worst']:.1f} %, processing latency within "
+                       f"{100 * h['vgg_worst_processing']:.1f} %.")
     if "fixed_pairs" in cc_head:
         h = cc_head
         summary.append(f"- AccelForge, same mapping, {h['fixed_pairs']} pairs ({h['layers']} layers x {h['specs']} "
@@ -568,7 +637,8 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
     header = ["# accelmodel validation report", "",
               f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `accelmodel validate"
               f"{' --all' if full else ''}` ({_versions()}).", ""]
-    text = "\n".join(header + summary + [""] + hw_lines + board_lines + cc_lines + cacti_section() + e2e_lines)
+    text = "\n".join(header + summary + [""] + hw_lines + board_lines + chip_lines + cc_lines + cacti_section()
+                      + e2e_lines)
     path = out / "REPORT.md"
     path.write_text(text + "\n")
     return path
