@@ -225,9 +225,10 @@ def test_sweep_space_values():
 
 def test_misspelt_optional_field_is_not_ignored():
     data = copy.deepcopy(load_spec("eyeriss-hwnasbench").data)
-    data["mapping_space"]["min_set_row"] = data["mapping_space"].pop("min_set_rows")
-    with pytest.raises(SpecError, match=r"key 'min_set_row' is not a field this mapper reads; did you mean "
-                                        r"'min_set_rows' \(for 'mapping_space.min_set_rows'\)"):
+    # (min_set_rows is named by the nasbench201 override, which refuses the misspelling first)
+    data["mapping_space"]["spatial_group"] = data["mapping_space"].pop("spatial_groups")
+    with pytest.raises(SpecError, match=r"key 'spatial_group' is not a field this mapper reads; did you mean "
+                                        r"'spatial_groups' \(for 'mapping_space.spatial_groups'\)"):
         estimate(tiny_net(), data)
 
 
@@ -378,12 +379,14 @@ def test_nan_layer_cost_is_refused_not_summed_to_zero(monkeypatch):
 def test_eyeriss_names_the_mapping_space_rule_not_the_spad(batch):
     # 7x7 stride 2 on a wide input: one output row per PE set fits the GLB, two (min_set_rows: 2) do not; the
     # message used to blame the global buffer (batch 1) or the ifmap spad (batch 2), which raising does not fix
+    # (the rule is DNN-Chip Predictor's: eyeriss-hwnasbench as it applies to NAS-Bench-201 networks)
+    dcp = load_spec("eyeriss-hwnasbench").for_space("nasbench201")
     net = LayerGraph("wide", (batch, 3, 8192, 8192))
     net.add(conv2d("conv7", net.input_shape, 64, 7, 2))
     with pytest.raises(MappingError, match=r"cause: the spec's mapping_space.min_set_rows=2: a PE set of e1=2 output "
                                            r"rows breaks the global buffer 65536 words"):
-        estimate(net, "eyeriss-hwnasbench")
-    check_estimate(estimate(net, "eyeriss-hwnasbench", budget={"mapping_space.min_set_rows": 1}))
+        estimate(net, dcp)
+    check_estimate(estimate(net, dcp, budget={"mapping_space.min_set_rows": 1}))
 
 
 def test_eyeriss_genuine_capacity_is_still_named():
