@@ -469,6 +469,7 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
             util = layer.macs / (cyc * ltn * ltm) if layer.macs and cyc > 0 else 0.0
             lw_info = {"layerwise_tn": ltn, "layerwise_tm": ltm, "compute_cycles": float(comp),
                        "map_cycles": float(map_cyc), "weight_cycles": float(w_cyc), "weights_resident": resident,
+                       "zero_latency_reason": "outside separable blocks: the spec prices none" if free else "",
                        "bound": ("outside blocks: free" if free else
                                  "weights" if w_cyc > map_cyc + comp else ("compute" if comp >= map_cyc else "maps"))}
             mapping = f"layerwise Tn={ltn} Tm={ltm} | {pipe_map}"
@@ -478,7 +479,8 @@ def map_network(graph, config: FPGAConfig, objective: str = "latency") -> Networ
             cyc = float(own_cyc)
             util = charged_macs / (cyc * lanes) if cyc > 0 else 0.0
             lw_info = {"layerwise_tn": 1, "layerwise_tm": lanes, "compute_cycles": cyc,
-                       "charged_macs": float(charged_macs), "bound": role}
+                       "charged_macs": float(charged_macs), "bound": role,
+                       "zero_latency_reason": "" if lat > 0 else "hidden behind the block's bottleneck chunk"}
             mapping = f"block {role}, {lanes} lanes | {pipe_map}"
         costs.append(LayerCost(
             macs=int(layer.macs), cycles=cyc, latency_s=lat, energy_j={"board": lat * power},

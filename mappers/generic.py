@@ -302,10 +302,11 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
     kind = "budget" if "budget" in spec.data else "pe_array"
     names = BUDGET_PARAMS if kind == "budget" else PE_ARRAY_PARAMS
     spec = spec.with_overrides(_dotted_overrides(spec, overrides, names))
-    clock_hz = spec.get("clock_ghz", float, min=0.0, exclusive_min=True) * 1e9
+    # bounded far beyond any silicon so that bytes per cycle (bandwidth / clock) stays a normal positive number
+    clock_hz = spec.get("clock_ghz", float, min=0.0, max=1e3, exclusive_min=True) * 1e9
     word_bits = spec.get("word_bits", int, choices=(4, 8, 16, 32))
     acc_bits = spec.get("accumulator_bits", int, choices=(16, 24, 32, 48, 64))
-    bw = spec.get("memory.io_bandwidth_gbps", float, min=0.0, exclusive_min=True)
+    bw = spec.get("memory.io_bandwidth_gbps", float, min=1e-6, max=1e9)
     if kind == "budget":
         dsp = spec.get("budget.dsp", int, min=1)
         mbit = spec.get("budget.on_chip_mbit", float, min=0.0, exclusive_min=True)
