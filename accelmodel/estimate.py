@@ -138,8 +138,11 @@ def check_costs(graph: LayerGraph, arch: str, frame: pd.DataFrame, latency_ms: f
             raise EstimateError(f"{where}: layer {frame['name'].iat[i]!r} ({int(frame['macs'].iat[i]):,} MACs) got "
                                 f"{column}={float(values[i])!r}; a cost must be finite, >= 0 and > 0 for a layer with MACs "
                                 "(a spec value at the edge of its range?)")
+    # a network may take no time only where every layer with MACs says why (see above)
+    timed_macs = graph.macs if "zero_latency_reason" not in frame.columns else int(
+        frame.loc[frame["zero_latency_reason"].fillna("").astype(str).str.len() == 0, "macs"].sum())
     for name, value in (("latency_ms", latency_ms), ("energy_mj", energy_mj)):
-        if not math.isfinite(value) or value < 0 or (name == "latency_ms" and graph.macs > 0 and value <= 0):
+        if not math.isfinite(value) or value < 0 or (name == "latency_ms" and timed_macs > 0 and value <= 0):
             raise EstimateError(f"{where}: total {name}={value!r}; a cost must be finite, >= 0 and > 0 for a "
                                 "network with MACs (a spec value at the edge of its range?)")
 

@@ -195,6 +195,7 @@ def test_a_registered_space_builds_through_the_same_path():
 
     class K3Only(D.SearchSpace):
         name, datasets, default_dataset = "test_fbnet_k3", ("cifar100",), "cifar100"
+        workload_space = "fbnet"  # FBNet's graphs: the specs' FBNet conventions apply
 
         def select(self, archs, sample, seed, index_file, dataset):
             rng = np.random.default_rng(seed)

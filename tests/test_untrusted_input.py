@@ -648,3 +648,13 @@ def test_fuzz_yaml_text(text):
         assert "fuzz.yaml" in str(exc)
         return
     outcome(lambda: load_spec(data) if isinstance(data, dict) else None)
+
+
+def test_builders_guard_their_results_like_estimate():
+    """The data-set builders refuse a non-finite or missing cost as estimate() does (finite inputs whose products
+    overflow), naming the network."""
+    from accelmodel.datasets import build
+
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    with pytest.raises(EstimateError, match=r"build on eyeriss: network 0 got latency_ms=inf"):
+        build("nasbench201", "eyeriss", "cifar10", archs=[arch], budget={"clock_mhz": 1e-310}, workers=0)

@@ -219,7 +219,7 @@ def plan_jobs(space, named: SearchSpace | None, specs: list[ArchSpec], datasets:
             selection = named.select(options.archs, options.sample, options.seed, options.index_file, d)
             per_dataset[d] = (named.layer_table(selection.choices, d, options.batch), selection.columns)
         # the spec's conventions for this workload space, if it has any
-        return [_job(named, spec.for_space(named.name), d, *per_dataset[d], options) for spec in specs
+        return [_job(named, spec.for_space(named.workload_space), d, *per_dataset[d], options) for spec in specs
                 for d in datasets]
     if options.archs is not None or options.index_file is not None:
         raise ValueError("archs and index_file apply to a named space ('nasbench201', 'fbnet', ...); a list of "
@@ -348,6 +348,7 @@ def run_job(job: Job, runner: Runner, checkpoint_dir, options: Options, want_loo
     for col in front + [c for c in columns if c not in front]:
         frame[col] = columns[col]
     frame["macs"] = frame["macs"].round().astype(np.int64)
+    _check_network_costs(frame, spec.name, job.additive)
     word_bits = getattr(job.config, "word_bits", None)
     if "accesses_dram" in frame and word_bits:
         frame["arithmetic_intensity"] = frame["macs"] / (frame["accesses_dram"] * (word_bits / 8))
@@ -364,6 +365,24 @@ def run_job(job: Job, runner: Runner, checkpoint_dir, options: Options, want_loo
 
         lookup = lookup_table(table, spec, budget, objective, row_costs)
     return frame, lookup, ckpt
+
+
+def _check_network_costs(frame: pd.DataFrame, arch: str, additive: bool) -> None:
+    """The builders' boundary guard, as `estimate`'s: every network's latency and energy finite and >= 0, and, under
+    a layer-additive mapper (whose layers with MACs always take time), > 0 latency for a network with MACs (a
+    whole-network mapper may price a network at 0 by its spec's convention: HW-NAS-Bench's FBNet FPGA table and an
+    all-skip network); otherwise an EstimateError naming the first bad row."""
+    from ..estimate import EstimateError
+
+    for column in ("latency_ms", "energy_mj"):
+        values = frame[column].to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if column == "latency_ms" and additive:
+            bad |= (frame["macs"].to_numpy() > 0) & (values <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise EstimateError(f"build on {arch}: network {i} got {column}={float(values[i])!r}; a cost must be "
+                                "finite, >= 0 and > 0 for a network with MACs (a spec value at the edge of its range?)")
 
 
 def _module_digest(module) -> str:

@@ -31,6 +31,12 @@ class SearchSpace(ABC):
     datasets: tuple[str, ...]
     default_dataset: str
 
+    @property
+    def workload_space(self) -> str:
+        """The workload space (``LayerGraph.meta["space"]`` of its graphs) whose spec conventions apply
+        (`ArchSpec.for_space`); a space built from another space's graphs names that one."""
+        return self.name
+
     def check_dataset(self, dataset) -> str:
         """The canonical spelling of `dataset` (None: the default), else a ValueError listing `datasets`."""
         if dataset is None:
