@@ -365,16 +365,27 @@ def mapping_cost(shape, mp, hw, out):
 
 @njit(cache=True)
 def _divisors(n):
-    count = 0
-    for d in range(1, n + 1):
+    """The divisors of n in increasing order, in O(sqrt n): the pairs d, n // d for d up to sqrt(n)."""
+    small = np.empty(64, np.int64)
+    large = np.empty(64, np.int64)
+    ns = 0
+    nl = 0
+    d = 1
+    while d * d <= n:
         if n % d == 0:
-            count += 1
-    out = np.empty(count, np.int64)
-    k = 0
-    for d in range(1, n + 1):
-        if n % d == 0:
-            out[k] = d
-            k += 1
+            if ns == small.shape[0]:
+                small = np.concatenate((small, np.empty(ns, np.int64)))
+                large = np.concatenate((large, np.empty(ns, np.int64)))
+            small[ns] = d
+            ns += 1
+            if d * d != n:
+                large[nl] = n // d
+                nl += 1
+        d += 1
+    out = np.empty(ns + nl, np.int64)
+    out[:ns] = small[:ns]
+    for i in range(nl):
+        out[ns + i] = large[nl - 1 - i]
     return out
 
 
