@@ -43,6 +43,9 @@ FEATURES = ("analytic", "one-hot")
 #: Below this many training networks the non-additive part is not fitted (too few to fit it and check it).
 MIN_MLP_NETWORKS = 100
 RIDGE_ALPHAS = tuple(np.logspace(-6, 3, 10))
+#: A linear part whose largest relative error on the training networks is below this is exact (a layer-additive
+#: mapper: what is left is rounding), and no MLP is fitted to the rounding.
+EXACT = 1e-9
 
 
 @dataclass
@@ -333,7 +336,10 @@ def fit(frame: pd.DataFrame, space: str | None = None, target: str = "latency_ms
         predictor.ridge = predictor.lut
     info = {"n_train": len(frame), "ridge_alpha": float(lut.alpha_), "mlp": "not fitted (fewer than "
             f"{MIN_MLP_NETWORKS} networks)"}
-    if len(frame) >= MIN_MLP_NETWORKS:
+    residual = cost - (inputs @ predictor.ridge[0] + predictor.ridge[1])
+    if np.max(np.abs(residual) / cost) < EXACT:
+        info["mlp"] = "not fitted (the linear part is exact on the training networks)"
+    elif len(frame) >= MIN_MLP_NETWORKS:
         info.update(_fit_mlp(predictor, inputs, cost, hidden, max_epochs, seed))
     info["fit_seconds"] = time.perf_counter() - start
     predictor.info = info

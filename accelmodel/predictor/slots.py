@@ -47,7 +47,8 @@ def from_cost(target: str, cost):
 
 @dataclass(frozen=True)
 class SlotCosts:
-    """Per variable v and choice k: the sum (`total`) and the largest (`largest`) of its slots' costs alone;
+    """Per variable v and choice k: the sum (`total`, each slot as often as the template holds it) and the
+    largest (`largest`) of its slots' costs alone;
     `fixed`: the template's fixed layers alone; `per_slot`: the (slots x choices) table behind both."""
 
     total: np.ndarray
@@ -90,7 +91,9 @@ def slot_costs(space: str, dataset: str, arch, budget, objective, batch: int, ta
     n_vars = int(table.slot_var.max()) + 1
     total = np.zeros((n_vars, n_choices))
     largest = np.zeros((n_vars, n_choices))
-    np.add.at(total, table.slot_var, per_slot)
+    # a slot can recur in the template (NAS-Bench-201: one slot per stage and edge, in each of the stage's cells)
+    uses = np.bincount([value for kind, value in table.template if kind == 1], minlength=len(table.slot_rows))
+    np.add.at(total, table.slot_var, uses[:, None] * per_slot)
     np.maximum.at(largest, table.slot_var, per_slot)
     return SlotCosts(total, largest, float(cost[-1]), per_slot)
 
