@@ -4,13 +4,17 @@ The architecture weights are DARTS' alphas (normal and reduction cell, 14 edges 
 
     task(softmax(alphas)) + lam * predicted_latency_ms(softmax(alphas))
 
+(with ``--target throughput_fps``, e.g. on the pipeline paradigm ``--arch fpga-e2e-large``, the cost term is the
+predicted period, 1000 / predicted fps, in ms per frame)
+
 and a few hundred Adam steps on the alphas alone are taken for each lam. The task loss here is a TOY stand-in,
 not accuracy: the cross-entropy toward DARTS_V2's cell (it pulls every edge to DARTS_V2's op, or to `none` where
 DARTS_V2 has no edge), so that lam = 0 derives DARTS_V2 and a rising lam trades it for cheaper ops. Each derived
 network (DARTS' rule: per node the two edges whose strongest op other than `none` is strongest, with that op)
 is re-costed with `accelmodel.estimate` on the CIFAR-10 network EH-DNAS searches (C = 16, 8 cells).
 
-Run: python examples/darts_latency_search.py [--arch generic-large] [--steps 300]    (needs the `learned` extra)
+Run: python examples/darts_latency_search.py [--arch generic-large] [--target latency_ms] [--steps 300]
+(needs the `learned` extra)
 """
 
 from __future__ import annotations
@@ -56,17 +60,24 @@ def main() -> None:
     parser.add_argument("--arch", default="generic-large")
     parser.add_argument("--train", type=int, default=10_000, help="training networks for the predictor")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--lams", default="0,0.3,1,3,10,30")
+    parser.add_argument("--target", default="latency_ms", choices=("latency_ms", "throughput_fps"))
+    parser.add_argument("--lams", default="0,0.1,0.3,0.5,1,3,30")
     args = parser.parse_args()
 
     start = time.perf_counter()
     frame = datasets.build("darts", args.arch, "cifar10", sample=args.train, seed=0)
-    model = predictor.fit(frame, target="latency_ms")
+    model = predictor.fit(frame, target=args.target)
     print(f"predictor: {args.train:,} DARTS networks on {args.arch}, built and fitted in "
           f"{time.perf_counter() - start:.1f} s ({model.info['mlp']})")
-    latency = model.torch_module()
+    predicted = model.torch_module()
+    if args.target == "throughput_fps":
+        def cost(probs):                                      # ms per frame
+            return 1e3 / predicted(probs)
+    else:
+        cost = predicted
     goal = target_alphas(darts.DARTS_V2)
-    print(f"{'lam':>6} {'task':>7} {'predicted ms':>12} {'estimate() ms':>13}  derived normal cell ops")
+    unit = "ms/frame" if args.target == "throughput_fps" else "ms"
+    print(f"{'lam':>6} {'task':>7} {'predicted ' + unit:>18} {'estimate() ' + unit:>19}  derived normal cell ops")
     for lam in (float(x) for x in args.lams.split(",")):
         torch.manual_seed(0)
         alphas = (1e-3 * torch.randn(2, darts.NUM_EDGES, len(darts.PRIMITIVES))).requires_grad_()
@@ -74,15 +85,20 @@ def main() -> None:
         for _ in range(args.steps):
             probs = torch.softmax(alphas, dim=-1)
             task = torch.nn.functional.cross_entropy(alphas.reshape(-1, len(darts.PRIMITIVES)), goal.reshape(-1))
-            loss = task + lam * latency(probs)
+            loss = task + lam * cost(probs)
             opt.zero_grad()
             loss.backward()
             opt.step()
         genotype = derive(torch.softmax(alphas, dim=-1))
         net = darts.darts(genotype, "cifar10", C=16, layers=8)
         est = accelmodel.estimate(net, args.arch)
+        mine = float(model.predict([genotype])[0])
+        if args.target == "throughput_fps":     # the pipeline's frames/s, else one frame after another
+            mine, theirs = 1e3 / mine, 1e3 / est.extra.get("frames_per_s", 1e3 / est.latency_ms)
+        else:
+            theirs = est.latency_ms
         ops = " ".join(op for op, _ in genotype.normal)
-        print(f"{lam:6g} {float(task):7.3f} {float(model.predict([genotype])[0]):12.4f} {est.latency_ms:13.4f}  {ops}")
+        print(f"{lam:6g} {task.item():7.3f} {mine:18.4f} {theirs:19.4f}  {ops}")
 
 
 if __name__ == "__main__":
