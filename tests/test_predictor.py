@@ -220,6 +220,10 @@ def test_errors_name_what_is_wrong(darts_generic, darts_pipeline, nb201_fpga):
         predictor.fit(train.iloc[:50]).evaluate(darts_pipeline[1])
     with pytest.raises(ValueError, match="built with space 'nasbench201'"):
         predictor.fit(train.iloc[:50]).evaluate(nb201_fpga[1])
+    small = datasets.build("darts", "generic-large", sample=60, seed=5, budget={"dsp": 1_000})
+    with pytest.raises(ValueError, match="budget"):
+        predictor.fit(train.iloc[:50]).evaluate(small)
+    assert predictor.fit(small.iloc[:30]).evaluate(small.iloc[30:]).mape < 1e-6     # the budget comes along
     with pytest.raises(ValueError, match="variable 2"):
         p.predict_choices(np.array([[0, 0, 12] + [0] * 25]))
 

@@ -25,6 +25,7 @@ Files (`save` / `load`): one ``.npz`` of plain arrays and a JSON header (format 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -139,6 +140,9 @@ class Predictor:
             theirs = attrs.get(key)
             if theirs is not None and mine is not None and theirs != mine:
                 raise ValueError(f"frame was built with {key} {theirs!r}; this predictor is for {key} {mine!r}")
+        if self.features == "analytic" and "budget" in attrs and (attrs["budget"] or None) != (self.budget or None):
+            raise ValueError(f"frame was built with budget {attrs['budget']!r}; this predictor's slot costs are for "
+                             f"budget {self.budget!r}")
 
     # ---- torch -----------------------------------------------------------------------------------------
 
@@ -169,7 +173,6 @@ class Predictor:
         for i, (w, b) in enumerate(self.mlp):
             arrays[f"mlp_w{i}"], arrays[f"mlp_b{i}"] = w, b
         from ..datasets import atomic_write_bytes
-        import io
 
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
