@@ -10,7 +10,8 @@ held-out test set and a training pool, and every model is fitted on the first n 
 
 `size_table()` computes it (builds are cached as parquet files under ``.accelmodel-cache/predictor`` in the
 working directory, gitignored in the checkout); the report reads the stored table ``validation/data/predictor_sizes.csv`` and re-checks
-the 1,000-network rows live. Regenerate the stored table (~10 min on the shared 2-core machine):
+the 1,000-network rows live. Regenerate the stored table (3.7 min on 2 cores with the builds cached, ~2 min more
+to build them):
 
     python -m accelmodel.validation.predictor_compare [--sizes 10,100,1000,10000,100000] [--cases darts-generic,...]
 
