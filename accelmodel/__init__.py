@@ -5,7 +5,7 @@
     >>> est = accelmodel.estimate(net, arch="eyeriss")
     >>> est.latency_ms, est.energy_mj, est.layers.head()
 
-`accelmodel.datasets`, `.search`, `.hwnasbench`, `.plots` and `.validation` are imported on first use
+`accelmodel.datasets`, `.search`, `.hwnasbench`, `.plots`, `.validation` and `.predictor` are imported on first use
 (PEP 562), so ``import accelmodel`` stays as fast as before and ``accelmodel.datasets.build(...)`` just works.
 """
 
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 __all__ = ["workloads", "estimate", "Estimate", "EstimateError", "load_spec", "available_specs", "ArchSpec", "SpecError"]
 
 #: Submodules imported when first used as attributes of the package.
-_LAZY_SUBMODULES = ("datasets", "search", "hwnasbench", "plots", "validation")
+_LAZY_SUBMODULES = ("datasets", "search", "hwnasbench", "plots", "validation", "predictor")
 
 
 def __getattr__(name: str):

@@ -12,6 +12,9 @@
    ``full=True`` AccelForge re-evaluates every fixed mapping live as well (seconds; needs accelforge).
 4. Spec energies against CACTI.
 5. E2E-Perf (EH-DNAS): our throughput distribution on EH-DNAS's DARTS data set and its Table 4, as throughput.
+6. The learned predictor (`accelmodel.predictor`): error on held-out networks against training-set size, beside
+   the per-op lookup table, from the stored table (``validation/data/predictor_sizes.csv``) and re-checked live at
+   1,000 training networks (12 s with the builds cached under ``.accelmodel-cache/predictor``, ~1 min without).
 
 Inputs: the reference folder (env ``ACCELMODEL_REFERENCE_DIR``, default ``../shared/reference`` beside the
 checkout); a full HW-NAS-Bench pickle via ``hwnasbench`` or env ``ACCELMODEL_HWNASBENCH_PICKLE``.
@@ -29,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import board_compare, crosscheck, e2e_perf_compare, hwnasbench_compare
+from . import board_compare, crosscheck, e2e_perf_compare, hwnasbench_compare, predictor_compare
 from .stats import worst_cases
 
 DEFAULT_DIR = Path(__file__).resolve().parent
@@ -540,6 +543,83 @@ def e2e_perf_section() -> tuple[list[str], dict]:
     return lines, headline
 
 
+def predictor_section() -> tuple[list[str], dict]:
+    """The learned predictor: stored error-vs-training-size table, and its 1,000-network rows re-run live."""
+    P = predictor_compare
+    lines = ["## 6. Learned predictor (accelmodel.predictor): held-out error against training-set size", ""]
+    headline: dict = {}
+    lines += ["Per case, networks are drawn once (seed 0), split by network into a held-out test set and a training "
+              "pool, and each model is fitted on the first n networks of the pool. Models: **isolated**: the "
+              "fixed layers plus every slot (an op on a cell edge, an FBNet block) costed alone on the spec's "
+              "mapper, summed (HW-NAS-Bench's per-block method; no training); **LUT**: the per-op lookup table, an "
+              "additive model (per-slot op costs fitted to the n networks by least squares); **learned**: "
+              "`predictor.fit`'s default (a least-squares physical part on the sum and the largest of the slots "
+              "alone, per-op ridge corrections, an MLP on the residual kept only when it lowers the error on "
+              "networks held out of its fit); **one-hot**: the same fitted on the choices alone (EH-DNAS's kind of "
+              "input). Throughput is modelled as ms per frame (1000 / fps) and reported as fps. Each cell: MAPE / "
+              "Kendall tau-b; ranks on values rounded to 1e-6 x the median (many networks cost exactly the same: "
+              "NAS-Bench-201's isomorphic cells, FBNet pipelines bound by the same stage; floating-point sums in "
+              "another order would otherwise split those ties at random).", ""]
+    stored = P.load_stored()
+    if stored is None:
+        lines += [f"**stored table missing** ({P.DATA.name}): run `python -m accelmodel.validation.predictor_compare`.",
+                  ""]
+    else:
+        headline["stored"] = stored
+        lines += [f"### 6.1 Error against training-set size (stored: {P.stored_header()})", ""]
+
+        def cell(r):
+            return f"{100 * r['mape']:.2f} % / {r['kendall_tau']:.3f}"
+
+        for case in P.CASES:
+            part = stored[stored["case"] == case.name]
+            if part.empty:
+                continue
+            wide = part.pivot(index="n_train", columns="model", values=["mape", "kendall_tau"])
+            rows = []
+            for n in sorted(part["n_train"].unique()):
+                row = {"n_train": int(n)}
+                for model in P.MODELS:
+                    if ("mape", model) in wide.columns:
+                        row[model] = cell({"mape": wide.loc[n, ("mape", model)],
+                                           "kendall_tau": wide.loc[n, ("kendall_tau", model)]})
+                fit_s = part[(part["n_train"] == n) & (part["model"] == "learned")]["fit_seconds"]
+                row["fit"] = f"{float(fit_s.iloc[0]):.1f} s" if len(fit_s) else "-"
+                rows.append(row)
+            lines += [f"**{case.label}** ({case.what}; {int(part['n_test'].iloc[0]):,} test networks)", "",
+                      _table(pd.DataFrame(rows), {"n_train": "training networks", "isolated": "isolated",
+                                                  "lut": "LUT", "learned": "learned", "learned-one-hot": "one-hot",
+                                                  "fit": "learned: fit time"}), ""]
+    live = pd.concat([P.evaluate_case(case, sizes=(1_000,), models=("lut", "learned")) for case in P.CASES],
+                     ignore_index=True)
+    headline["live"] = live
+    lines += ["### 6.2 Re-checked now: 1,000 training networks (a fresh draw of DARTS and FBNet; NAS-Bench-201: "
+              "the same split, all 15,625 networks)", "",
+              _table(live.assign(label=[P.CASE[c].label for c in live["case"]]),
+                     {"label": "case", "model": "model", "n_test": "test networks", "mape": "MAPE",
+                      "max_ape": "max APE", "kendall_tau": "Kendall tau-b", "spearman": "Spearman", "mlp": "MLP"},
+                     {"mape": lambda v: f"{100 * v:.2f} %", "max_ape": lambda v: f"{100 * v:.1f} %",
+                      "kendall_tau": lambda v: f"{v:.4f}", "spearman": lambda v: f"{v:.4f}"}), "",
+              "What the table shows:", "",
+              "- Layer-additive cost (the generic paradigm; the FPGA's layerwise latency, HW-NAS-Bench's fpga_latency): "
+              "a network is its fixed layers plus its slots, so the isolated sum is exact (HW-NAS-Bench's per-block "
+              "method is right here) and so is the learned model from 10 networks; the per-op LUT needs about as many networks "
+              "as it has entries (30 / 198 / 252) before it is exact.",
+              "- The ZC706 pipeline's throughput (NAS-Bench-201, FBNet) is set by its slowest stage: the LUT stays "
+              "10-20 % off at any size. On FBNet the period is exactly the slowest block's period alone (the dense "
+              "engine runs depthwise layers on one lane, whatever the DSPs), which the largest-slot feature carries; "
+              "on NAS-Bench-201 the stages share the DSPs and the MLP learns the rest (about 1.5 % at 1,000 "
+              "networks, 0.3 % at 10,000; Kendall tau-b 0.93 and 0.98).",
+              "- DARTS on fpga-e2e-large: nearly every design ends DDR-bound (section 5.1), and the DDR traffic of a "
+              "frame (weights and intra-chunk maps) is close to additive, so the LUT is already within 0.4-0.5 % from "
+              "1,000 networks; the MLP takes the rest (the few stage-bound designs) only with many networks. The "
+              "isolated sum is no use there (slots alone are compute-bound; the network is DDR-bound).",
+              "- Below 100 training networks the MLP is not fitted; at 100 it rarely beats the ridge part on the "
+              "networks held out of its fit, and is then dropped (the `mlp` column of the stored CSV says which).",
+              ""]
+    return lines, headline
+
+
 def cacti_section() -> list[str]:
     """The one SRAM of our specs inside CACTI's range (22-180 nm): the Eyeriss GLB, against the spec's energy."""
     lines = ["## 4. Spec energies against CACTI (hwcomponents)", ""]
@@ -585,6 +665,7 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
     chip_lines, chip_head = chip_section()
     cc_lines, cc_head = crosscheck_section(fig_dir, rel, full)
     e2e_lines, e2e_head = e2e_perf_section()
+    pred_lines, pred_head = predictor_section()
 
     summary = ["## Headline figures", ""]
     for (space, column), a in hw_head.items():
@@ -634,11 +715,30 @@ def write_report(out_dir=None, full: bool = False, hwnasbench=None) -> Path:
         t = e2e_head["table4"]
         summary.append(f"- E2E-Perf Table 4 (ImageNet, generic) as throughput: ours / published "
                        f"{t['ratio'].min():.1f}x .. {t['ratio'].max():.1f}x over 4 networks x 3 budgets (section 5.2).")
+    if "live" in pred_head:
+        live = pred_head["live"].set_index(["case", "model"])
+
+        def fig(case, model="learned"):
+            r = live.loc[(case, model)]
+            return f"MAPE {100 * r['mape']:.2f} %, tau-b {r['kendall_tau']:.3f}"
+
+        line = (f"- Learned predictor, 1,000 training networks, held-out networks (section 6): DARTS pipeline "
+                f"throughput (fpga-e2e-large) {fig('darts-pipeline')}; generic (generic-large) {fig('darts-generic')}; "
+                f"fpga-zc706 latency NB201 {fig('nb201-fpga-latency')}, FBNet {fig('fbnet-fpga-latency')}; "
+                f"fpga-zc706 pipeline throughput NB201 {fig('nb201-fpga-throughput')} (LUT "
+                f"{100 * live.loc[('nb201-fpga-throughput', 'lut'), 'mape']:.1f} %), FBNet "
+                f"{fig('fbnet-fpga-throughput')} (LUT {100 * live.loc[('fbnet-fpga-throughput', 'lut'), 'mape']:.1f} %).")
+        if "stored" in pred_head:
+            st = pred_head["stored"]
+            big = st[(st["case"] == "darts-pipeline") & (st["model"] == "learned")].sort_values("n_train").iloc[-1]
+            line += (f" With {int(big['n_train']):,} networks the DARTS pipeline model reaches MAPE "
+                     f"{100 * big['mape']:.2f} % (fit {big['fit_seconds']:.0f} s).")
+        summary.append(line)
     header = ["# accelmodel validation report", "",
               f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `accelmodel validate"
               f"{' --all' if full else ''}` ({_versions()}).", ""]
     text = "\n".join(header + summary + [""] + hw_lines + board_lines + chip_lines + cc_lines + cacti_section()
-                      + e2e_lines)
+                      + e2e_lines + pred_lines)
     path = out / "REPORT.md"
     path.write_text(text + "\n")
     return path

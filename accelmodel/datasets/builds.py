@@ -358,7 +358,7 @@ def run_job(job: Job, runner: Runner, checkpoint_dir, options: Options, want_loo
         frame["throughput_fps"] = (frame["frames_per_s"] if "frames_per_s" in frame
                                    else options.batch * 1e3 / frame["latency_ms"])
     frame.attrs.update({"space": identity["space"], "dataset": job.dataset, "arch": spec.name,
-                        "objective": objective, "batch": options.batch})
+                        "objective": objective, "batch": options.batch, "budget": budget})
     lookup = None
     if want_lookup:
         from .spaces.fbnet import lookup_table

@@ -30,6 +30,8 @@ class SearchSpace(ABC):
     name: str
     datasets: tuple[str, ...]
     default_dataset: str
+    #: The column of a build that identifies its networks in a form `select(archs=...)` reads back.
+    arch_column: str
 
     @property
     def workload_space(self) -> str:
@@ -57,6 +59,11 @@ class SearchSpace(ABC):
     @abstractmethod
     def graph(self, choice, dataset: str, batch: int) -> LayerGraph:
         """The network of one choice row as a LayerGraph (what `accelmodel.workloads` builds)."""
+
+    def choice_matrix(self, choices) -> np.ndarray:
+        """`Selection.choices` as the (networks x variables) int64 matrix of the layer table's variables (a
+        space that keeps its networks in another form, e.g. DARTS' codes, expands them here)."""
+        return np.asarray(choices, dtype=np.int64)
 
 
 def no_index_file(space: SearchSpace, index_file) -> None:

@@ -149,6 +149,7 @@ class Darts(SearchSpace):
     name = "darts"
     datasets = tuple(darts_mod.DATASETS)
     default_dataset = "cifar10"
+    arch_column = "code"
 
     def check_dataset(self, dataset) -> str:
         if dataset is None:
@@ -166,6 +167,9 @@ class Darts(SearchSpace):
 
     def layer_table(self, choices, dataset, batch):
         return DartsTable(choices, dataset, batch)
+
+    def choice_matrix(self, choices) -> np.ndarray:
+        return darts_mod.edge_choices(np.asarray(choices, dtype=np.int64))
 
     def graph(self, choice, dataset, batch):
         return darts_mod.darts(int(choice), dataset, C, LAYERS, batch)

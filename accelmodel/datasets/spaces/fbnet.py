@@ -121,6 +121,7 @@ class FBNet(SearchSpace):
     name = "fbnet"
     datasets = tuple(fbnet_mod.DATASETS)
     default_dataset = "cifar100"
+    arch_column = "op_idx_list"
 
     def check_dataset(self, dataset) -> str:
         if dataset is None:

@@ -182,6 +182,7 @@ class NasBench201(SearchSpace):
     name = "nasbench201"
     datasets = tuple(nb201_mod.DATASETS)
     default_dataset = "cifar10"
+    arch_column = "arch_str"
 
     def select(self, archs, sample, seed, index_file, dataset) -> Selection:
         matrix, idx = choices(archs, sample, seed, index_file, dataset)
