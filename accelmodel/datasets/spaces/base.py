@@ -39,13 +39,23 @@ class SearchSpace(ABC):
         (`ArchSpec.for_space`); a space built from another space's graphs names that one."""
         return self.name
 
+    #: The workload module's dataset canonicaliser (a staticmethod that accepts its aliases and raises ValueError
+    #: otherwise), or None: exactly the names in `datasets`; `alias_hint` says which aliases in the error.
+    canonical_dataset = None
+    alias_hint = ""
+
     def check_dataset(self, dataset) -> str:
         """The canonical spelling of `dataset` (None: the default), else a ValueError listing `datasets`."""
         if dataset is None:
             return self.default_dataset
-        if dataset not in self.datasets:
-            raise ValueError(f"dataset {dataset!r} is not one of {list(self.datasets)} for {self.name}")
-        return dataset
+        if self.canonical_dataset is not None:
+            try:
+                return self.canonical_dataset(dataset)
+            except ValueError:
+                pass
+        elif dataset in self.datasets:
+            return dataset
+        raise ValueError(f"dataset {dataset!r} is not one of {list(self.datasets)} for {self.name}{self.alias_hint}")
 
     @abstractmethod
     def select(self, archs, sample: int | None, seed: int, index_file, dataset: str) -> Selection:

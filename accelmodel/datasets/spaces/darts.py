@@ -151,14 +151,8 @@ class Darts(SearchSpace):
     default_dataset = "cifar10"
     arch_column = "code"
 
-    def check_dataset(self, dataset) -> str:
-        if dataset is None:
-            return self.default_dataset
-        try:
-            return darts_mod.canonical_dataset(dataset)
-        except ValueError:
-            raise ValueError(f"dataset {dataset!r} is not one of {list(self.datasets)} for darts "
-                             "('imagenet' is accepted too)") from None
+    canonical_dataset = staticmethod(darts_mod.canonical_dataset)
+    alias_hint = " ('imagenet' is accepted too)"
 
     def select(self, archs, sample, seed, index_file, dataset) -> Selection:
         no_index_file(self, index_file)

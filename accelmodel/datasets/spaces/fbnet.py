@@ -123,14 +123,8 @@ class FBNet(SearchSpace):
     default_dataset = "cifar100"
     arch_column = "op_idx_list"
 
-    def check_dataset(self, dataset) -> str:
-        if dataset is None:
-            return self.default_dataset
-        try:
-            return fbnet_mod.canonical_dataset(dataset)
-        except ValueError:
-            raise ValueError(f"dataset {dataset!r} is not one of {list(self.datasets)} for fbnet "
-                             "(HW-NAS-Bench's 'ImageNet' is accepted too)") from None
+    canonical_dataset = staticmethod(fbnet_mod.canonical_dataset)
+    alias_hint = " (HW-NAS-Bench's 'ImageNet' is accepted too)"
 
     def select(self, archs, sample, seed, index_file, dataset) -> Selection:
         no_index_file(self, index_file)
