@@ -79,16 +79,22 @@ def vgg16_layers_path() -> Path:
     return reference_dir() / "eyeriss_jssc2017_vgg16_layers.csv"
 
 
+def _chip_and_model(path: Path, what: str, network: str, batch: int, arch) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chip's per-layer reference table at `path` and the model's `chip_layers` of the same CONV layers."""
+    if not path.exists():
+        raise FileNotFoundError(f"Eyeriss {what} {path} does not exist (set ACCELMODEL_REFERENCE_DIR)")
+    chip = pd.read_csv(path)
+    model = chip_layers(network, batch, arch)
+    if len(chip) != len(model):
+        raise ValueError(f"{path} has {len(chip)} layers, the model's {network} {len(model)} CONV layers")
+    return chip, model
+
+
 def vgg16_layers_vs_chip(path: str | Path | None = None, arch="eyeriss") -> pd.DataFrame:
     """VGG-16's 13 CONV layers at N=3, model (`chip_layers`) beside the chip (JSSC Table VI, the reference file), in
     order; ``rel_<quantity>`` = model / chip - 1 for total and processing latency, power, GLB and DRAM traffic."""
     path = Path(path) if path is not None else vgg16_layers_path()
-    if not path.exists():
-        raise FileNotFoundError(f"Eyeriss VGG-16 per-layer measurements {path} do not exist (set ACCELMODEL_REFERENCE_DIR)")
-    chip = pd.read_csv(path)
-    model = chip_layers("vgg16", 3, arch)
-    if len(chip) != len(model):
-        raise ValueError(f"{path} has {len(chip)} layers, the model's VGG-16 {len(model)} CONV layers")
+    chip, model = _chip_and_model(path, "VGG-16 per-layer measurements", "vgg16", 3, arch)
     out = model[["layer", "macs", "latency_ms", "processing_ms", "power_mw", "glb_mb", "dram_mb", "pes", "bound",
                  "mapping"]].copy()
     out.insert(1, "chip_layer", chip["layer"].to_numpy())
@@ -109,12 +115,7 @@ def alexnet_mapping_vs_table3(path: str | Path | None = None, arch="eyeriss") ->
     """AlexNet's five CONV layers at N=4: the mapping the model picks in the chip's notation beside JSSC Table III
     (the reference file): PE set, p q r t n m and the GLB split; ``chip_pes`` = R e r t."""
     path = Path(path) if path is not None else alexnet_mapping_path()
-    if not path.exists():
-        raise FileNotFoundError(f"Eyeriss AlexNet mapping table {path} does not exist (set ACCELMODEL_REFERENCE_DIR)")
-    chip = pd.read_csv(path)
-    model = chip_layers("alexnet", 4, arch)
-    if len(chip) != len(model):
-        raise ValueError(f"{path} has {len(chip)} layers, the model's AlexNet {len(model)} CONV layers")
+    chip, model = _chip_and_model(path, "AlexNet mapping table", "alexnet", 4, arch)
     out = model[["layer", "set", "p", "q", "r", "t", "n", "m", "pes", "glb_ifmap_kb", "glb_psum_kb", "latency_ms",
                  "processing_ms"]].copy()
     out.insert(1, "chip_layer", chip["layer"].to_numpy())
