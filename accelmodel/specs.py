@@ -43,6 +43,13 @@ MAX_SPEC_BYTES = 1 << 20
 #: Integers in a spec must fit the mappers' 64-bit arithmetic.
 MAX_SPEC_INT = 2**63 - 1
 
+#: Fields no mapper reads: the spec's identity (read by the loader) and its per-workload-space overrides (each
+#: path checked to exist at load, and read by the mapper once `for_space` applies them).
+SPEC_METADATA = ("name", "paradigm", "description", "search_space_overrides")
+#: Sections a spec may hold for another reader than its mapper: the accelerator search space that
+#: `accelmodel.search.accelerators` sweeps (checked there, point by point, through the mapper's `configure`).
+SECTIONS_READ_ELSEWHERE = ("search_space",)
+
 
 def clean_data(data: Any, where: str) -> Any:
     """`data` as plain spec data (see `_clean`), at most MAX_SPEC_VALUES values, no cycles, bounded nesting."""
@@ -106,6 +113,8 @@ class ArchSpec:
         if not isinstance(self.data, Mapping):
             raise SpecError(f"spec {self.name!r}: data must be a mapping, got {type(self.data).__name__}")
         object.__setattr__(self, "data", clean_data(self.data, f"spec {self.name!r}"))
+        # dotted paths `get` and `has` were asked for: `refuse_unread` compares them with the fields the spec holds
+        object.__setattr__(self, "_read_paths", set())
 
     @property
     def digest(self) -> str:
@@ -115,6 +124,7 @@ class ArchSpec:
 
     def has(self, path: str) -> bool:
         """Whether the dotted `path` exists (for optional sections)."""
+        self._read_paths.add(path)
         node: Any = self.data
         for part in path.split("."):
             if not isinstance(node, dict) or part not in node:
@@ -125,6 +135,7 @@ class ArchSpec:
     def get(self, path: str, kind: type | tuple = float, *, min: float | None = None, max: float | None = None,
             choices=None, default: Any = _MISSING, exclusive_min: bool = False) -> Any:
         """The value at dotted `path`, checked. Ints are accepted where floats are asked for."""
+        self._read_paths.add(path)
         node: Any = self.data
         for part in path.split("."):
             if not isinstance(node, dict) or part not in node:
@@ -160,6 +171,36 @@ class ArchSpec:
             if close:
                 raise SpecError(f"spec {self.name!r}: key {close[0]!r} is not a field this mapper reads; did you mean "
                                 f"{part!r} (for {path!r})?")
+
+    def refuse_unread(self, reader: str) -> None:
+        """Refuse every field that `reader` (a mapper's `configure`, called last in it) did not read: an unknown
+        key, a misspelt one or one that the spec's own options leave unused would otherwise be ignored silently.
+        Metadata (`SPEC_METADATA`) and `SECTIONS_READ_ELSEWHERE` are exempt."""
+        read = self._read_paths
+        unread = []
+
+        def walk(node: dict, prefix: str) -> None:
+            for key, value in node.items():
+                path = prefix + key
+                if path in read:
+                    continue
+                if isinstance(value, dict) and value and any(r.startswith(path + ".") for r in read):
+                    walk(value, path + ".")
+                else:
+                    unread.append(path)
+
+        walk({k: v for k, v in self.data.items() if k not in SPEC_METADATA + SECTIONS_READ_ELSEWHERE}, "")
+        if unread:
+            sections = {path.split(".")[0] for path in unread if "." in path}
+            known = sorted(r for r in read if r.split(".")[0] in sections)
+            if any("." not in path for path in unread):  # an unknown section: name the sections it reads
+                known += sorted({r.split(".")[0] for r in read} - set(known))
+            hints = []
+            for path in unread:
+                close = difflib.get_close_matches(path, known, n=1, cutoff=0.8)
+                hints.append(f"{path!r} (did you mean {close[0]!r}?)" if close else repr(path))
+            raise SpecError(f"spec {self.name!r}: {reader} does not read field(s) {', '.join(hints)} with this "
+                            f"spec's options; remove them or fix their names (fields it reads there: {known})")
 
     def for_space(self, space: str | None) -> "ArchSpec":
         """The spec as it applies to networks of workload `space` (``LayerGraph.meta["space"]``): its

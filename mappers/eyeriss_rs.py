@@ -241,6 +241,7 @@ def configure(spec: "ArchSpec | str | dict", overrides: dict | None = None) -> E
             hw_select[slot] = g(f"selection_energy_pj.{key}", float, min=0.0) * 1e-12
         hw_select.setflags(write=False)
     hw.setflags(write=False)
+    spec.refuse_unread("the eyeriss_rs mapper")
     return EyerissConfig(hw=hw, hw_select=hw_select, **cfg_fields)
 
 

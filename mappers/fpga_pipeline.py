@@ -185,6 +185,12 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     clock_mhz = spec.get("clock_mhz", float, min=0.0, exclusive_min=True)
     data_bits = spec.get("data_bits", int, choices=(8, 16))
     dsp_per_mac = spec.get(f"engine.dsp_per_mac_{data_bits}bit", float, min=0.0, exclusive_min=True)
+    # descriptive fields (the device's name and fabric, the other data width's DSP cost): checked, not used
+    spec.get("device.part", str, default=None)
+    for fname in ("device.luts", "device.flip_flops"):
+        spec.get(fname, int, min=1, default=None)
+    for bits in (8, 16):
+        spec.get(f"engine.dsp_per_mac_{bits}bit", float, min=0.0, exclusive_min=True, default=None)
     tn_list = spec.get("engine.input_lanes", list)
     tm_list = spec.get("engine.output_lanes", list)
     for fname, values in (("engine.input_lanes", tn_list), ("engine.output_lanes", tm_list)):
@@ -200,18 +206,24 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     lw_tn = spec.get("layerwise.max_input_lanes", int, min=1)
     lw_tm = spec.get("layerwise.max_output_lanes", int, min=1)
     lw_weights = spec.get("layerwise.weights", str, choices=tuple(_LW_WEIGHTS))
-    # the weight buffer and the block pipeline are read only where the spec uses them (required there)
-    wbuf_kb = spec.get("layerwise.weight_buffer_kb", float, min=0.0) if lw_weights == "buffered" else 0.0
+    # the weight buffer and the block pipeline are required where the spec uses them; present elsewhere (a
+    # spec whose per-space override switches them on), they are checked all the same
+    optional = {"default": None}
+    buffered = lw_weights == "buffered"
+    wbuf_kb = spec.get("layerwise.weight_buffer_kb", float, min=0.0, **({} if buffered else optional))
+    wbuf_kb = wbuf_kb if buffered else 0.0
     composition = spec.get("layerwise.composition", str, choices=tuple(_COMPOSITIONS), default="layer_sum")
     blocks = composition == "separable_blocks"
-    bp_ii = spec.get("layerwise.block_pipeline.initiation_interval", float, min=0.0, exclusive_min=True) if blocks else 1.0
-    bp_pw = spec.get("layerwise.block_pipeline.pointwise_lanes", int, min=1) if blocks else 1
-    bp_dw = spec.get("layerwise.block_pipeline.depthwise_lanes", int, min=1) if blocks else 1
-    bp_ww = spec.get("layerwise.block_pipeline.write_words", float, min=0.0, exclusive_min=True) if blocks else 1.0
-    bp_expand = (spec.get("layerwise.block_pipeline.expand_resolution", str, choices=("block_output", "own"))
-                 if blocks else "own")
-    bp_other = (spec.get("layerwise.block_pipeline.other_layers", str, choices=("free", "layer_sum"))
-                if blocks else "layer_sum")
+    need = {} if blocks else optional
+    bp = "layerwise.block_pipeline."
+    bp_ii = spec.get(bp + "initiation_interval", float, min=0.0, exclusive_min=True, **need)
+    bp_pw = spec.get(bp + "pointwise_lanes", int, min=1, **need)
+    bp_dw = spec.get(bp + "depthwise_lanes", int, min=1, **need)
+    bp_ww = spec.get(bp + "write_words", float, min=0.0, exclusive_min=True, **need)
+    bp_expand = spec.get(bp + "expand_resolution", str, choices=("block_output", "own"), **need)
+    bp_other = spec.get(bp + "other_layers", str, choices=("free", "layer_sum"), **need)
+    if not blocks:  # the kernel's neutral values: the block pipeline is off
+        bp_ii, bp_pw, bp_dw, bp_ww, bp_expand, bp_other = 1.0, 1, 1, 1.0, "own", "layer_sum"
     if composition == "separable_blocks" and (bp_pw + bp_dw) * dsp_per_mac > dsp_budget:
         raise SpecError(
             f"spec {spec.name!r}: layerwise.composition 'separable_blocks' runs a block's pointwise and depthwise "
@@ -228,6 +240,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> FPGAConfig:
     bram_w = spec.get("power.bram_mw", float, min=0.0) * 1e-3
     ddr_w = spec.get("power.ddr_w_per_gbps", float, min=0.0)
     objective = check_objective(spec.get("mapper.objective", str, default="latency"))
+    spec.refuse_unread("the fpga_pipeline mapper")
 
     clock_hz = clock_mhz * 1e6
     word_bytes = data_bits / 8

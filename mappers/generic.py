@@ -364,6 +364,7 @@ def configure(spec: ArchSpec, overrides: dict | None = None) -> GenericConfig:
                   accumulator_pixels=acc_pixels, io_bandwidth_gbps=bw, e_mac=e("mac"), e_rf=e("rf_per_byte"),
                   e_glb=e("glb_per_byte"), e_dram=e("dram_per_byte"), mapspace=mapspace,
                   default_objective=objective, layer_boundaries=boundaries)
+    spec.refuse_unread("the generic mapper")
     key = ("generic",) + tuple(fields.values())
     return GenericConfig(**fields, params=params, area=area, key=key)
 

@@ -232,6 +232,42 @@ def test_misspelt_optional_field_is_not_ignored():
         estimate(tiny_net(), data)
 
 
+@pytest.mark.parametrize("arch, section", [("eyeriss", "glb"), ("eyeriss-hwnasbench", None), ("fpga-zc706", "engine"),
+                                           ("fpga-e2e-small", "layerwise"), ("generic-medium", "memory"),
+                                           ("nahas-edge", "pe_array")])
+def test_unknown_spec_key_is_refused_not_ignored(arch, section):
+    data = copy.deepcopy(load_spec(arch).data)
+    (data[section] if section else data)["bogus_knob"] = 3
+    path = f"{section}.bogus_knob" if section else "bogus_knob"
+    with pytest.raises(SpecError, match=rf"spec '{arch}': the \w+ mapper does not read field\(s\) '{path}'"):
+        estimate(tiny_net(), data)
+
+
+def test_unread_option_field_is_refused_but_checked_when_present():
+    # a field the spec's options leave unused is refused too (it would change nothing) ...
+    data = copy.deepcopy(load_spec("fpga-zc706").data)
+    data["layerwise"]["weights"] = "streamed"
+    data["layerwise"]["weight_bufer_kb"] = 64
+    with pytest.raises(SpecError, match=r"'layerwise.weight_bufer_kb' \(did you mean 'layerwise.weight_buffer_kb'"):
+        estimate(tiny_net(), data)
+    # ... while a section an override switches on is read, and checked, under any option
+    data = copy.deepcopy(load_spec("fpga-zc706").data)
+    data["layerwise"]["block_pipeline"]["pointwise_lanes"] = 0
+    with pytest.raises(SpecError, match=r"'layerwise.block_pipeline.pointwise_lanes' is 0; it must be >= 1"):
+        estimate(tiny_net(), data)
+
+
+def test_every_builtin_spec_and_space_variant_reads_all_its_fields():
+    from accelmodel.mappers import get_mapper
+    from accelmodel.specs import available_specs
+
+    for name in available_specs():
+        spec = load_spec(name)
+        for space in [None, *(spec.data.get("search_space_overrides") or {})]:
+            variant = spec.for_space(space)
+            get_mapper(variant.paradigm).configure(variant)  # refuses any field it does not read
+
+
 def test_extreme_but_finite_spec_values_never_leave_as_inf():
     # finite inputs whose products overflow: the boundary guard refuses the result
     with pytest.raises(EstimateError, match=r"energy_mj=inf"):
