@@ -156,27 +156,18 @@ def test_non_additive_nasbench201(fake_mapper):
 
 # ---- resumable, atomic ---------------------------------------------------------------------------
 
-def test_interrupted_build_resumes(tmp_path, monkeypatch):
+def test_interrupted_build_resumes(tmp_path, monkeypatch, kill_build_after):
     archs = nasbench201_arch_strings()[:3000]
     out = tmp_path / "nb.parquet"
     reference = D.build("nasbench201", ARCH, "cifar10", archs=archs, workers=0, network_chunk=500)
-    real = B._additive_chunk
-    calls = []
-
-    def flaky(*args):
-        calls.append(1)
-        if len(calls) > 2:
-            raise KeyboardInterrupt("simulated kill")
-        return real(*args)
-
-    monkeypatch.setattr(B, "_additive_chunk", flaky)
+    real = kill_build_after(2)
     with pytest.raises(KeyboardInterrupt):
         D.build("nasbench201", ARCH, "cifar10", archs=archs, out=str(out), workers=0, network_chunk=500)
     assert not out.exists()  # nothing half-written
     partial = tmp_path / "nb.parquet.partial"
     assert len(list(partial.glob("*/networks-*.chunk"))) == 2
 
-    calls.clear()
+    calls = []
     monkeypatch.setattr(B, "_additive_chunk", lambda *a: (calls.append(1), real(*a))[1])
     frame = D.build("nasbench201", ARCH, "cifar10", archs=archs, out=str(out), workers=0, network_chunk=500)
     assert len(calls) == 4  # 6 chunks, 2 kept from the interrupted run

@@ -57,19 +57,10 @@ def test_duplicate_datasets_refused(no_work):
         D.build_many("fbnet", [ARCH], ["ImageNet", "imagenet"], sample=2)
 
 
-def _interrupted_build(tmp_path, monkeypatch):
+def _interrupted_build(tmp_path, monkeypatch, kill_build_after):
     """An out= build of 1,200 networks in 300-network chunks, killed after two chunks."""
     out = tmp_path / "nb.parquet"
-    real = B._additive_chunk
-    calls = []
-
-    def flaky(*args):
-        calls.append(1)
-        if len(calls) > 2:
-            raise KeyboardInterrupt("simulated kill")
-        return real(*args)
-
-    monkeypatch.setattr(B, "_additive_chunk", flaky)
+    real = kill_build_after(2)
     with pytest.raises(KeyboardInterrupt):
         D.build("nasbench201", ARCH, "cifar10", archs=ARCHS, out=str(out), workers=0, network_chunk=300)
     monkeypatch.setattr(B, "_additive_chunk", real)
@@ -79,9 +70,9 @@ def _interrupted_build(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
-def test_damaged_checkpoint_chunk_is_rebuilt(tmp_path, monkeypatch, damage):
+def test_damaged_checkpoint_chunk_is_rebuilt(tmp_path, monkeypatch, kill_build_after, damage):
     reference = D.build("nasbench201", ARCH, "cifar10", archs=ARCHS, workers=0, network_chunk=300)
-    out, chunks = _interrupted_build(tmp_path, monkeypatch)
+    out, chunks = _interrupted_build(tmp_path, monkeypatch, kill_build_after)
     blob = chunks[0].read_bytes()
     chunks[0].write_bytes({"truncate": blob[:len(blob) // 2], "flip": blob[:-5] + b"\x00" + blob[-4:],
                            "empty": b""}[damage])
@@ -92,7 +83,7 @@ def test_damaged_checkpoint_chunk_is_rebuilt(tmp_path, monkeypatch, damage):
     assert not (tmp_path / "nb.parquet.partial").exists()
 
 
-def test_crafted_checkpoint_chunk_is_not_run(tmp_path, monkeypatch):
+def test_crafted_checkpoint_chunk_is_not_run(tmp_path, monkeypatch, kill_build_after):
     import hashlib
 
     from accelmodel.datasets.checkpoints import MAGIC
@@ -102,7 +93,7 @@ def test_crafted_checkpoint_chunk_is_not_run(tmp_path, monkeypatch):
             return (open, (str(tmp_path / "ran"), "w"))
 
     reference = D.build("nasbench201", ARCH, "cifar10", archs=ARCHS, workers=0, network_chunk=300)
-    out, chunks = _interrupted_build(tmp_path, monkeypatch)
+    out, chunks = _interrupted_build(tmp_path, monkeypatch, kill_build_after)
     payload = pickle.dumps({"latency_ms": Payload()})
     chunks[1].write_bytes(MAGIC + hashlib.sha256(payload).digest() + payload)  # a valid digest
     with pytest.warns(RuntimeWarning, match="refused: it names"):
