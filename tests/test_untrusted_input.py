@@ -244,11 +244,16 @@ def test_unknown_spec_key_is_refused_not_ignored(arch, section):
 
 
 def test_unread_option_field_is_refused_but_checked_when_present():
-    # a field the spec's options leave unused is refused too (it would change nothing) ...
+    # a misspelt field is refused with the closest field read ...
     data = copy.deepcopy(load_spec("fpga-zc706").data)
     data["layerwise"]["weights"] = "streamed"
     data["layerwise"]["weight_bufer_kb"] = 64
     with pytest.raises(SpecError, match=r"'layerwise.weight_bufer_kb' \(did you mean 'layerwise.weight_buffer_kb'"):
+        estimate(tiny_net(), data)
+    # ... a section the spec's options leave unused is refused (a budget-kind generic spec has no PE array) ...
+    data = copy.deepcopy(load_spec("generic-medium").data)
+    data["pe_array"] = {"pes_x": 8, "pes_y": 8}
+    with pytest.raises(SpecError, match=r"does not read field\(s\) 'pe_array' with this spec's options"):
         estimate(tiny_net(), data)
     # ... while a section an override switches on is read, and checked, under any option
     data = copy.deepcopy(load_spec("fpga-zc706").data)
