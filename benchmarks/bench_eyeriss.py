@@ -1,7 +1,8 @@
 """Speed of the Eyeriss RS mapper: warm search times, mappings evaluated per second, cold start.
 
 Targets (issue 3): all unique NAS-Bench-201 layers (three data sets) <= 0.1 s warm; AlexNet and VGG-16
-<= 1 s each; >= 10 M mappings/s per core; cold start with the Numba cache <= 5 s.
+<= 1 s each; >= 10 M mappings/s per core; cold start with the Numba cache <= 5 s. `eyeriss-hwnasbench` runs
+NAS-Bench-201 layers under its NAS-Bench-201 rule (`for_space`), FBNet layers under its defaults, as the builders do.
 Run: .venv/bin/python benchmarks/bench_eyeriss.py
 """
 
@@ -12,7 +13,10 @@ import sys
 import time
 
 from accelmodel.estimate import configure
-from accelmodel.workloads import get, nasbench201
+from accelmodel.specs import load_spec
+from accelmodel.workloads import fbnet, get, nasbench201
+from accelmodel.workloads.fbnet import BLOCKS
+from accelmodel.workloads.fbnet import DATASETS as FBNET_DATASETS
 from accelmodel.workloads.nasbench201 import DATASETS, OPS, arch_string
 
 
@@ -23,6 +27,16 @@ def nb201_unique_layers():
         for op in OPS:
             graph = nasbench201(arch_string([op] * 6), dataset)
             for sig, (layer, _count) in graph.unique_layers().items():
+                layers.setdefault(sig, layer)
+    return list(layers.values())
+
+
+def fbnet_unique_layers():
+    """Every unique layer shape of FBNet on its data sets (each block at every position)."""
+    layers = {}
+    for dataset in FBNET_DATASETS:
+        for block in range(len(BLOCKS)):
+            for sig, (layer, _count) in fbnet([block] * 22, dataset).unique_layers().items():
                 layers.setdefault(sig, layer)
     return list(layers.values())
 
@@ -39,17 +53,20 @@ def search_all(layers, mapper, config, objective):
 
 def main():
     t0 = time.perf_counter()
-    _, mapper, config = configure("eyeriss-hwnasbench")
+    spec = load_spec("eyeriss-hwnasbench")
+    _, mapper, config = configure(spec.for_space("nasbench201"))
     first = nb201_unique_layers()
     mapper.map_layer(first[0], config, "latency")  # loads (or compiles) the kernels
     print(f"first search in this process (import + kernel load): {time.perf_counter() - t0:.2f} s")
 
-    layers = nb201_unique_layers()
-    search_all(layers, mapper, config, "latency")
-    for objective in ("balanced", "latency", "energy", "edp"):  # balanced: what NB201 uses (two passes)
-        secs, evaluated = search_all(layers, mapper, config, objective)
-        print(f"NAS-Bench-201 unique layers ({len(layers)}, 3 data sets), eyeriss-hwnasbench, {objective}: "
-              f"{secs * 1e3:.1f} ms warm, {evaluated / secs / 1e6:.1f} M mappings/s")
+    for space, layers, config in (("NAS-Bench-201", nb201_unique_layers(), config),
+                                  ("FBNet", fbnet_unique_layers(), configure(spec)[2])):
+        search_all(layers, mapper, config, "latency")
+        # the spec's objective for the space first (NB201: balanced, two passes; FBNet: latency)
+        for objective in dict.fromkeys((config.default_objective, "latency", "energy", "edp")):
+            secs, evaluated = search_all(layers, mapper, config, objective)
+            print(f"{space} unique layers ({len(layers)}, every data set), eyeriss-hwnasbench, {objective}: "
+                  f"{secs * 1e3:.1f} ms warm, {evaluated / secs / 1e6:.1f} M mappings/s")
 
     _, mapper, chip = configure("eyeriss")
     for name, batch in (("alexnet", 4), ("vgg16", 3), ("alexnet", 1), ("vgg16", 1)):
